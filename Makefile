@@ -1,0 +1,37 @@
+# Two commands set up everything on a fresh machine:
+#   make book   build the site into _build/html (labs executed in quick mode; QUICK=0 for full)
+#   make test   unit tests, notebooks under nbval, the book build and the browser test
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+QUICK  ?= 1
+export LABKIT_DATA ?= $(abspath ../shared/data)
+
+.PHONY: venv book test test-unit test-notebooks test-site clean
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Need $(PYTHON) (Python 3.11); set PYTHON=... to another 3.11 interpreter"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(BIN)/.installed
+
+book: venv
+	$(BIN)/python tools/build_book.py --quick $(QUICK)
+
+test-unit: venv
+	$(BIN)/python -m pytest tests -m "not book" -n 2 --dist loadfile
+
+test-notebooks: venv
+	LABKIT_QUICK=1 LABKIT_STATIC=1 $(BIN)/python -m pytest --nbval-lax labs -n 2 --dist loadfile -p no:cacheprovider
+
+test-site: venv
+	$(BIN)/python -m pytest tests -m book
+
+test: test-unit test-notebooks book test-site
+
+clean:
+	rm -rf _build

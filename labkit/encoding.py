@@ -1,0 +1,237 @@
+"""Spike encoding of static inputs: rate, latency and delta codes.
+
+The spike generators are those of :mod:`snntorch.spikegen`; this module adds the
+physical parametrisation used in the book (firing rates in Hz and a step size in
+seconds), input validation with errors that name the offending argument, and
+summary statistics.
+
+All encoders return a float tensor with time first: ``[num_steps, *x.shape]``.
+
+Examples
+--------
+>>> import torch
+>>> from labkit import encoding
+>>> x = torch.tensor([0.0, 0.5, 1.0])
+>>> encoding.rate_probability(x, f_on=100.0, f_off=10.0, dt=1e-3)
+tensor([0.0100, 0.0550, 0.1000])
+>>> encoding.latency(x, num_steps=5)[:, 2]  # the brightest input spikes first
+tensor([1., 0., 0., 0., 0.])
+"""
+
+from __future__ import annotations
+
+import torch
+from snntorch import spikegen
+
+__all__ = [
+    "check_unit_range",
+    "rate_probability",
+    "rate",
+    "latency",
+    "delta",
+    "sparsity",
+]
+
+
+def check_unit_range(x: torch.Tensor, name: str = "x") -> None:
+    """Raise a ``ValueError`` naming ``name`` unless every value of ``x`` is in [0, 1].
+
+    Parameters
+    ----------
+    x
+        Input intensities.
+    name
+        The argument name reported in the error.
+    """
+    if not torch.is_tensor(x):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
+    if not torch.is_floating_point(x):
+        raise TypeError(
+            f"{name} has dtype {x.dtype}; encoders take floats in [0, 1]. "
+            f"Use {name}.float() / 255 for uint8 images."
+        )
+    if x.numel() and (torch.isnan(x).any() or x.min() < 0 or x.max() > 1):
+        raise ValueError(
+            f"{name} must lie in [0, 1] (got min {x.min().item():.4g}, "
+            f"max {x.max().item():.4g}); rescale it, e.g. (x - x.min()) / (x.max() - x.min())."
+        )
+
+
+def _check_steps(num_steps: int) -> None:
+    if not isinstance(num_steps, int) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}.")
+
+
+def rate_probability(
+    x: torch.Tensor, f_on: float = 100.0, f_off: float = 0.0, dt: float = 1e-3
+) -> torch.Tensor:
+    r"""Per-step spike probability of the rate code, :math:`p = dt\,((f_{on}-f_{off})x + f_{off})`.
+
+    A pixel of intensity 1 fires at ``f_on`` Hz on average and a pixel of
+    intensity 0 at ``f_off`` Hz.
+
+    Parameters
+    ----------
+    x
+        Intensities in [0, 1], any shape.
+    f_on, f_off
+        Firing rates in Hz for intensity 1 and 0 (both >= 0).
+    dt
+        Simulation step in seconds (> 0).
+
+    Returns
+    -------
+    torch.Tensor
+        Probabilities, same shape as ``x``.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` leaves [0, 1], a rate is negative, ``dt`` is not positive, or a
+        probability would exceed 1 (the message names ``f_on``/``f_off`` and ``dt``).
+    """
+    check_unit_range(x)
+    if f_on < 0 or f_off < 0:
+        raise ValueError(f"f_on and f_off are rates in Hz and must be >= 0 (got {f_on}, {f_off}).")
+    if dt <= 0:
+        raise ValueError(f"dt is the step in seconds and must be > 0 (got {dt}).")
+    worst = max(f_on, f_off)
+    if worst * dt > 1:
+        culprit = "f_on" if f_on >= f_off else "f_off"
+        raise ValueError(
+            f"{culprit}={worst} Hz with dt={dt} s gives a spike probability of "
+            f"{worst * dt:.3g} per step (> 1). Lower {culprit} or use dt <= {1 / worst:.3g} s."
+        )
+    return dt * ((f_on - f_off) * x + f_off)
+
+
+def rate(
+    x: torch.Tensor,
+    num_steps: int,
+    f_on: float = 100.0,
+    f_off: float = 0.0,
+    dt: float = 1e-3,
+) -> torch.Tensor:
+    """Rate (Poisson-like Bernoulli) code: independent spikes with probability :func:`rate_probability`.
+
+    The spike count of a pixel over ``num_steps`` steps is Binomial(num_steps, p).
+    Spikes are drawn by :func:`snntorch.spikegen.rate`, so seed with
+    :func:`labkit.seed_everything` for reproducible trains.
+
+    Parameters
+    ----------
+    x
+        Intensities in [0, 1], any shape (e.g. ``[B, 1, 28, 28]``).
+    num_steps
+        Number of time steps ``T``.
+    f_on, f_off, dt
+        See :func:`rate_probability`.
+
+    Returns
+    -------
+    torch.Tensor
+        Spikes (0/1 floats) of shape ``[num_steps, *x.shape]``.
+    """
+    _check_steps(num_steps)
+    p = rate_probability(x, f_on=f_on, f_off=f_off, dt=dt)
+    return spikegen.rate(p, num_steps=num_steps)
+
+
+def latency(
+    x: torch.Tensor,
+    num_steps: int,
+    threshold: float = 0.01,
+    linear: bool = True,
+    clip: bool = True,
+) -> torch.Tensor:
+    """Latency (time-to-first-spike) code: each input fires once, brighter inputs earlier.
+
+    With ``linear=True`` the spike time is ``round((num_steps - 1) * (1 - x))``:
+    intensity 1 fires at step 0 and intensity ``threshold`` near the last step.
+    With ``linear=False`` snnTorch's RC (logarithmic) code is used instead.
+    Inputs below ``threshold`` never fire when ``clip=True`` (otherwise they fire
+    at the last step). Wraps :func:`snntorch.spikegen.latency` with ``normalize=True``.
+
+    Parameters
+    ----------
+    x
+        Intensities in [0, 1], any shape.
+    num_steps
+        Number of time steps (>= 2).
+    threshold
+        Intensities below it are treated as silent.
+    linear
+        Linear instead of logarithmic mapping from intensity to time.
+    clip
+        Silence inputs below ``threshold``.
+
+    Returns
+    -------
+    torch.Tensor
+        Spikes of shape ``[num_steps, *x.shape]``, at most one per input.
+    """
+    _check_steps(num_steps)
+    if num_steps < 2:
+        raise ValueError("num_steps must be >= 2 for a latency code.")
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must lie in (0, 1), got {threshold}.")
+    check_unit_range(x)
+    return spikegen.latency(
+        x, num_steps=num_steps, threshold=threshold, tau=1, normalize=True,
+        linear=linear, clip=clip,
+    )
+
+
+def delta(frames: torch.Tensor, threshold: float = 0.1, off_spike: bool = True) -> torch.Tensor:
+    """Delta (change) code of a sequence: a spike where the input changed by >= ``threshold``.
+
+    ON spikes (+1) for increases and, with ``off_spike=True``, OFF spikes (-1)
+    for decreases. The first frame is compared with itself, so a still image
+    produces no spikes at all: only change is transmitted. Wraps
+    :func:`snntorch.spikegen.delta` with ``padding=True``.
+
+    Parameters
+    ----------
+    frames
+        Time-first sequence ``[num_steps, ...]`` of values in [0, 1].
+    threshold
+        Minimum change between consecutive steps that emits a spike (> 0).
+    off_spike
+        Emit -1 spikes for decreases.
+
+    Returns
+    -------
+    torch.Tensor
+        Spikes in {-1, 0, 1} (or {0, 1}), same shape as ``frames``.
+    """
+    check_unit_range(frames, "frames")
+    if frames.dim() < 2:
+        raise ValueError(
+            f"frames must be time-first with at least 2 dimensions [num_steps, ...], got shape {tuple(frames.shape)}."
+        )
+    if threshold <= 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}.")
+    return spikegen.delta(frames, threshold=threshold, padding=True, off_spike=off_spike)
+
+
+def sparsity(spikes: torch.Tensor) -> float:
+    """Fraction of (time step, input) entries that carry no spike.
+
+    Parameters
+    ----------
+    spikes
+        Spike tensor of any shape (ON/OFF spikes count as spikes).
+
+    Returns
+    -------
+    float
+        ``1 - (#nonzero entries / #entries)``; 1.0 means silent.
+
+    Examples
+    --------
+    >>> sparsity(torch.tensor([[0., 1.], [0., -1.]]))
+    0.5
+    """
+    if spikes.numel() == 0:
+        raise ValueError("spikes is empty.")
+    return 1.0 - torch.count_nonzero(spikes).item() / spikes.numel()

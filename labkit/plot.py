@@ -1,0 +1,259 @@
+"""One plotting style for the book: rasters, image grids, spike movies and learning curves.
+
+Every function draws with matplotlib, gives the figure a title and labelled axes
+(with units), and returns the ``Figure`` so a notebook can tweak or save it.
+
+Examples
+--------
+>>> import torch
+>>> from labkit import plot
+>>> fig = plot.raster(torch.rand(50, 20) < 0.1, title="Random spikes")
+>>> fig.axes[0].get_xlabel()
+'time step'
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .config import is_static
+
+__all__ = [
+    "use_style",
+    "raster",
+    "image_grid",
+    "spike_frames",
+    "spike_movie",
+    "bars",
+    "learning_curves",
+]
+
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "figure.figsize": (7.0, 3.5),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "figure.titlesize": 12,
+    "image.cmap": "gray",
+    "legend.frameon": False,
+}
+ON_COLOUR, OFF_COLOUR = "#d62728", "#1f77b4"
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style (called by :func:`labkit.start`)."""
+    mpl.rcParams.update(STYLE)
+
+
+def _numpy(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    return x.detach().cpu().numpy() if torch.is_tensor(x) else np.asarray(x)
+
+
+def raster(
+    spikes: torch.Tensor,
+    title: str,
+    dt: float | None = None,
+    ylabel: str = "neuron",
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
+    """Raster plot of spikes ``[T, N]``: a dot per spike; OFF spikes (-1) in a second colour.
+
+    Parameters
+    ----------
+    spikes
+        Time-first spike tensor ``[T, N]`` with values in {-1, 0, 1}.
+    title
+        Figure title.
+    dt
+        Step in seconds; when given the time axis is in milliseconds.
+    ylabel
+        Label of the neuron axis.
+    ax
+        Axes to draw on (a new figure otherwise).
+    """
+    s = _numpy(spikes)
+    if s.ndim != 2:
+        raise ValueError(f"spikes must be [T, N], got shape {s.shape}; flatten the input dimensions first.")
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 3))
+    scale = 1e3 * dt if dt else 1.0
+    for value, colour, label in ((1, ON_COLOUR, "ON"), (-1, OFF_COLOUR, "OFF")):
+        t, n = np.nonzero(s == value)
+        if len(t):
+            ax.scatter(t * scale, n, s=4, marker="|", color=colour, label=label, linewidths=1)
+    if (s < 0).any():
+        ax.legend(loc="upper right")
+    ax.set_xlim(-0.5 * scale, s.shape[0] * scale)
+    ax.set_ylim(-0.5, s.shape[1] - 0.5)
+    ax.set_xlabel("time (ms)" if dt else "time step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    return fig
+
+
+def image_grid(
+    images: torch.Tensor | Sequence[torch.Tensor],
+    title: str,
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    cmap: str = "gray",
+    vmin: float | None = 0.0,
+    vmax: float | None = 1.0,
+    colorbar_label: str | None = None,
+) -> plt.Figure:
+    """Grid of images ``[N, H, W]``, ``[N, 1, H, W]`` or ``[N, 3, H, W]`` (RGB).
+
+    Parameters
+    ----------
+    images
+        Images to show; single-channel ones use ``cmap``.
+    title
+        Figure title (say which data and split are shown).
+    titles
+        Optional per-image captions.
+    ncols
+        Columns (default: all in one row up to 8).
+    cmap, vmin, vmax
+        Colour map and range for single-channel images.
+    colorbar_label
+        Adds a shared colour bar with this label (e.g. units).
+    """
+    imgs = [_numpy(im) for im in images]
+    n = len(imgs)
+    if n == 0:
+        raise ValueError("images is empty.")
+    ncols = ncols or min(n, 8)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols + 0.6, 1.7 * nrows + 0.5), squeeze=False)
+    shown = None
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        im = imgs[i]
+        if im.ndim == 3 and im.shape[0] == 3:
+            shown = ax.imshow(np.clip(im.transpose(1, 2, 0), 0, 1))
+        else:
+            shown = ax.imshow(im.reshape(im.shape[-2:]), cmap=cmap, vmin=vmin, vmax=vmax)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    fig.suptitle(title)
+    if colorbar_label and shown is not None:
+        fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, label=colorbar_label)
+    return fig
+
+
+def spike_frames(
+    spikes: torch.Tensor,
+    steps: Sequence[int],
+    title: str,
+    dt: float | None = None,
+) -> plt.Figure:
+    """Static frames of a spike movie ``[T, H, W]`` (or ``[T, 1, H, W]``) at the given steps.
+
+    ON spikes are white on black; with OFF spikes (-1) a red/blue map is used.
+    """
+    s = _numpy(spikes)
+    s = s.reshape(s.shape[0], *s.shape[-2:])
+    for t in steps:
+        if not 0 <= t < s.shape[0]:
+            raise ValueError(f"step {t} is outside [0, {s.shape[0] - 1}].")
+    signed = (s < 0).any()
+    unit = (lambda t: f"t = {t * dt * 1e3:g} ms") if dt else (lambda t: f"step {t}")
+    return image_grid(
+        [s[t] for t in steps], title=title, titles=[unit(t) for t in steps],
+        cmap="bwr_r" if signed else "gray", vmin=-1 if signed else 0, vmax=1,
+    )
+
+
+def spike_movie(
+    spikes: torch.Tensor,
+    title: str,
+    n_static: int = 6,
+    interval_ms: int = 80,
+    static: bool | None = None,
+):
+    """A spike movie ``[T, H, W]``: an animation in Jupyter, static frames in the book.
+
+    Parameters
+    ----------
+    spikes
+        Time-first frames.
+    title
+        Title of the movie or of the frame strip.
+    n_static
+        Number of evenly spaced frames shown when static.
+    interval_ms
+        Delay between animation frames.
+    static
+        Force one behaviour; defaults to :func:`labkit.config.is_static`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or IPython.display.HTML
+        The frame strip, or the animation as HTML (JavaScript player).
+    """
+    s = _numpy(spikes)
+    s = s.reshape(s.shape[0], *s.shape[-2:])
+    if is_static() if static is None else static:
+        steps = np.linspace(0, s.shape[0] - 1, n_static).round().astype(int).tolist()
+        return spike_frames(s, steps, title=title)
+    from IPython.display import HTML
+    from matplotlib.animation import FuncAnimation
+
+    signed = (s < 0).any()
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.axis("off")
+    im = ax.imshow(s[0], cmap="bwr_r" if signed else "gray", vmin=-1 if signed else 0, vmax=1)
+    ax.set_title(f"{title}\nstep 0")
+
+    def update(t: int):
+        im.set_data(s[t])
+        ax.set_title(f"{title}\nstep {t}")
+        return (im,)
+
+    anim = FuncAnimation(fig, update, frames=s.shape[0], interval=interval_ms, blit=False)
+    html = HTML(anim.to_jshtml())
+    plt.close(fig)
+    return html
+
+
+def bars(
+    values: Mapping[str, float],
+    title: str,
+    ylabel: str,
+    fmt: str = "{:.3f}",
+) -> plt.Figure:
+    """Bar chart of named values, each bar annotated with its value."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    names, heights = list(values), list(values.values())
+    drawn = ax.bar(names, heights, color=plt.rcParams["axes.prop_cycle"].by_key()["color"][: len(names)])
+    ax.bar_label(drawn, labels=[fmt.format(v) for v in heights], fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.margins(y=0.15)
+    return fig
+
+
+def learning_curves(histories: Mapping[str, "object"], title: str) -> plt.Figure:
+    """Training loss and validation accuracy per epoch for one or more :class:`labkit.train.History`."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, h in histories.items():
+        ax_loss.plot(h.epoch, h.train_loss, marker="o", label=name)
+        if h.val_acc:
+            ax_acc.plot(h.epoch, [100 * a for a in h.val_acc], marker="o", label=name)
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss")
+    ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="Validation accuracy")
+    ax_acc.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Build the lab book into ``_build/html``: execute the labs, fetch assets, run Jupyter Book.
+
+Steps:
+
+1. stage a source tree in ``_build/src/`` with ``_config.yml``, ``_toc.yml``, ``book/``
+   and every ``labs/*.ipynb`` executed by papermill (``QUICK`` injected as a real
+   bool, ``LABKIT_STATIC=1``, ``LABKIT_QUICK`` to match, no ``MPLBACKEND``);
+2. fetch MathJax, require.js and the widget manager from the npm registry into
+   ``_build/src/_vendor`` (see ``tools/fetch_assets.py``);
+3. ``jupyter-book build`` with warnings as errors, nitpicky, into ``_build/html``.
+
+A lab is not executed again when its notebook, the ``labkit`` sources,
+``requirements.txt`` and ``QUICK`` are unchanged since its last successful run (a
+hash is stored next to the executed copy); ``--force`` runs it anyway.
+
+``--student`` builds a student edition without the exercise solutions
+(sphinx-exercise ``hide_solutions: true``) into ``_build/student/_build/html``.
+
+Examples::
+
+    python tools/build_book.py --quick 1
+    python tools/build_book.py --quick 0 --force
+    python tools/build_book.py --quick 1 --only 01_spike_encoding
+    python tools/build_book.py --quick 1 --student
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+SRC = BUILD / "src"
+STUDENT = BUILD / "student"
+LAB_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fetch_assets import AssetError, fetch_assets  # noqa: E402
+
+
+class BuildError(RuntimeError):
+    """A step of the build failed; the message says which."""
+
+
+def log(msg: str) -> None:
+    print(f"[book] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------- staging
+def _ignore(_dir: str, names: list[str]) -> set[str]:
+    junk = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+    return {n for n in names if n in junk or n.endswith(".pyc")}
+
+
+def _replace_tree(src: Path, dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=_ignore)
+
+
+def stage_static(src_root: Path = SRC) -> None:
+    """Copy the config files and ``book/`` into the staged tree (labs come later)."""
+    src_root.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(ROOT / name, src_root / name)
+    _replace_tree(ROOT / "book", src_root / "book")
+    labs = src_root / "labs"
+    labs.mkdir(exist_ok=True)
+    # Non-notebook files beside the labs (pictures, small data) are copied as they are.
+    for item in (ROOT / "labs").iterdir():
+        if item.suffix == ".ipynb" or item.name in _ignore("", [item.name]):
+            continue
+        if item.is_dir():
+            _replace_tree(item, labs / item.name)
+        else:
+            shutil.copy2(item, labs / item.name)
+
+
+def lab_notebooks() -> list[Path]:
+    return sorted(p for p in (ROOT / "labs").glob("*.ipynb") if p.is_file())
+
+
+def inputs_hash(notebook: Path, quick: bool) -> str:
+    """Hash of what a lab's executed output depends on."""
+    h = hashlib.sha256()
+    h.update(f"quick={quick}\n".encode())
+    h.update(notebook.read_bytes())
+    sources = sorted((ROOT / "labkit").rglob("*.py"))
+    sources += [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+    for path in sources:
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(ROOT)).encode() + b"\0")
+            h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _kernel_env(quick: bool) -> None:
+    """Set the environment the kernel inherits (papermill starts it from os.environ)."""
+    os.environ["LABKIT_STATIC"] = "1"
+    os.environ["LABKIT_QUICK"] = "1" if quick else "0"
+    # MPLBACKEND=Agg would make plt.show() a no-op: no figures in the book.
+    os.environ.pop("MPLBACKEND", None)
+    # Autodoc and the kernel import labkit from this checkout.
+    path = os.environ.get("PYTHONPATH", "")
+    if str(ROOT) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), path) if p)
+
+
+def _hide_injected_parameters(out: Path) -> None:
+    """Hide papermill's injected-parameters cell in the book (students see QUICK = None)."""
+    nb = json.loads(out.read_text(encoding="utf-8"))
+    changed = False
+    for cell in nb.get("cells", []):
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            changed = True
+    if changed:
+        out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def execute_lab(notebook: Path, quick: bool, force: bool) -> str:
+    """Execute one lab into ``_build/src/labs``; returns "ran" or "cached"."""
+    import papermill
+
+    out = SRC / "labs" / notebook.name
+    stamp = out.with_suffix(".hash")
+    digest = inputs_hash(notebook, quick)
+    if not force and out.is_file() and stamp.is_file() and stamp.read_text().strip() == digest:
+        log(f"{notebook.name}: unchanged since last run with QUICK={quick}, not re-executed")
+        return "cached"
+    stamp.unlink(missing_ok=True)
+    log(f"{notebook.name}: executing with QUICK={quick} ...")
+    start = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(out),
+            parameters={"QUICK": bool(quick)},
+            cwd=str(SRC / "labs"),
+            kernel_name="python3",
+            progress_bar=False,
+            report_mode=False,
+        )
+    except Exception as exc:  # PapermillExecutionError, kernel death, timeouts, ...
+        elapsed = time.monotonic() - start
+        raise BuildError(
+            f"lab {notebook.name} FAILED after {elapsed:.0f} s (QUICK={quick}): "
+            f"{type(exc).__name__}: {exc}\n"
+            f"The partly executed notebook is in {out.relative_to(ROOT)}."
+        ) from exc
+    _hide_injected_parameters(out)
+    stamp.write_text(digest + "\n")
+    log(f"{notebook.name}: done in {time.monotonic() - start:.1f} s")
+    return "ran"
+
+
+def stage_labs(quick: bool, force: bool, only: str | None) -> None:
+    notebooks = lab_notebooks()
+    if not notebooks:
+        raise BuildError("no labs/*.ipynb found")
+    if only is not None:
+        wanted = only if only.endswith(".ipynb") else only + ".ipynb"
+        if not any(nb.name == wanted for nb in notebooks):
+            names = ", ".join(nb.stem for nb in notebooks)
+            raise BuildError(f"--only {only}: no such lab (labs: {names})")
+    # Drop executed copies of labs that no longer exist.
+    names = {nb.name for nb in notebooks}
+    for stale in (SRC / "labs").glob("*.ipynb"):
+        if stale.name not in names:
+            stale.unlink()
+            stale.with_suffix(".hash").unlink(missing_ok=True)
+    _kernel_env(quick)
+    for i, nb in enumerate(notebooks, 1):
+        log(f"lab {i}/{len(notebooks)}: {nb.name}")
+        if only is not None and nb.name != wanted:
+            out = SRC / "labs" / nb.name
+            if not out.is_file():
+                log(f"{nb.name}: not executed (--only); staged without outputs")
+                shutil.copy2(nb, out)
+            continue
+        execute_lab(nb, quick, force)
+
+
+# --------------------------------------------------------------------------- building
+def check_autodoc_import() -> None:
+    """Sphinx autodoc imports labkit: make sure it is this checkout's copy."""
+    spec = importlib.util.find_spec("labkit")
+    if spec is None or spec.origin is None:
+        raise BuildError(
+            "cannot import labkit, which the API page documents; run `make venv` "
+            "(pip install -e .)"
+        )
+    origin = Path(spec.origin).resolve()
+    if ROOT / "labkit" not in origin.parents:
+        raise BuildError(f"labkit is imported from {origin}, not from {ROOT / 'labkit'}")
+    result = subprocess.run(
+        [sys.executable, "-c", "import labkit"], cwd=SRC, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise BuildError(f"`import labkit` fails, so autodoc would:\n{result.stderr}")
+
+
+def jupyter_book_exe() -> str:
+    exe = Path(sys.executable).parent / "jupyter-book"
+    if exe.is_file():
+        return str(exe)
+    found = shutil.which("jupyter-book")
+    if found is None:
+        raise BuildError("jupyter-book not found; run `make venv`")
+    return found
+
+
+def run_jupyter_book(src_root: Path, path_output: Path) -> None:
+    cmd = [
+        jupyter_book_exe(),
+        "build",
+        str(src_root),
+        "--path-output",
+        str(path_output),
+        "--builder",
+        "html",
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
+    log("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith("/") else c for c in cmd))
+    start = time.monotonic()
+    result = subprocess.run(cmd, cwd=ROOT)
+    if result.returncode != 0:
+        raise BuildError(
+            f"jupyter-book build failed (exit {result.returncode}); every Sphinx "
+            "warning is an error here, see the messages above"
+        )
+    log(f"jupyter-book build done in {time.monotonic() - start:.1f} s")
+
+
+def student_config(src_root: Path) -> None:
+    """Switch the staged config to the student edition (solutions left out)."""
+    import yaml
+
+    path = src_root / "_config.yml"
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config["title"] = f"{config.get('title', '')} (student edition)".strip()
+    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Execute the labs and build the book into _build/html."
+    )
+    parser.add_argument(
+        "--quick",
+        choices=("1", "0"),
+        default="1",
+        help="1: labs run in quick mode (default), 0: full mode",
+    )
+    parser.add_argument("--only", metavar="NAME", help="execute only this lab, e.g. 01_spike_encoding")
+    parser.add_argument("--force", action="store_true", help="re-execute labs even when unchanged")
+    parser.add_argument(
+        "--student",
+        action="store_true",
+        help="also build the student edition (no solutions) into _build/student/_build/html",
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick == "1"
+
+    start = time.monotonic()
+    try:
+        log(f"staging sources in {SRC.relative_to(ROOT)} (QUICK={quick})")
+        stage_static()
+        stage_labs(quick, args.force, args.only)
+        log("fetching offline assets (MathJax, require.js, widget manager)")
+        t0 = time.monotonic()
+        fetch_assets(SRC / "_vendor")
+        log(f"assets ready in {time.monotonic() - t0:.1f} s")
+        check_autodoc_import()
+        run_jupyter_book(SRC, ROOT)
+        log(f"site: {(BUILD / 'html' / 'index.html').relative_to(ROOT)}")
+        if args.student:
+            student_src = STUDENT / "src"
+            if student_src.exists():
+                shutil.rmtree(student_src)
+            shutil.copytree(SRC, student_src)
+            student_config(student_src)
+            run_jupyter_book(student_src, STUDENT)
+            log(f"student site: {(STUDENT / '_build' / 'html' / 'index.html').relative_to(ROOT)}")
+    except (BuildError, AssetError) as exc:
+        print(f"\n[book] ERROR: {exc}", file=sys.stderr, flush=True)
+        return 1
+    log(f"finished in {time.monotonic() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
