@@ -12,9 +12,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Sequence, TypeVar
 
-__all__ = ["glue"]
+__all__ = ["glue", "table"]
 
 T = TypeVar("T")
 
@@ -39,3 +39,37 @@ def glue(name: str, value: T, display: bool = False) -> T:
         return value
     _glue(name, value, display=display)
     return value
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], floatfmt: str = "{:.3f}"):
+    """A Markdown table for notebook output (rendered as a real table in the book).
+
+    Parameters
+    ----------
+    rows
+        Table rows; floats are formatted with ``floatfmt``.
+    headers
+        Column names.
+
+    Returns
+    -------
+    IPython.display.Markdown
+        Displays as a table in Jupyter and in the built book.
+
+    Examples
+    --------
+    >>> table([["rate", 0.5]], ["code", "sparsity"]).data.splitlines()[2]
+    '| rate | 0.500 |'
+    """
+    from IPython.display import Markdown
+
+    for i, row in enumerate(rows):
+        if len(row) != len(headers):
+            raise ValueError(f"row {i} has {len(row)} cells but there are {len(headers)} headers.")
+
+    def cell(v: Any) -> str:
+        return floatfmt.format(v) if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return Markdown("\n".join(lines))

@@ -1,6 +1,7 @@
 """Spike encoding of static inputs: rate, latency and delta codes.
 
-The spike generators are those of :mod:`snntorch.spikegen`; this module adds the
+The rate and latency generators are those of :mod:`snntorch.spikegen`; the delta
+code is a send-on-delta modulator (see :func:`delta` for why). This module adds the
 physical parametrisation used in the book (firing rates in Hz and a step size in
 seconds), input validation with errors that name the offending argument, and
 summary statistics.
@@ -23,14 +24,20 @@ from __future__ import annotations
 import torch
 from snntorch import spikegen
 
+
 __all__ = [
     "check_unit_range",
     "rate_probability",
     "rate",
     "latency",
+    "threshold_crossings",
     "delta",
     "sparsity",
+    "SCHEMES",
+    "encode",
 ]
+
+SCHEMES = ("rate", "latency", "delta")
 
 
 def check_unit_range(x: torch.Tensor, name: str = "x") -> None:
@@ -182,22 +189,67 @@ def latency(
     )
 
 
+def threshold_crossings(
+    signal: torch.Tensor, threshold: float, max_per_step: int | None = None
+) -> torch.Tensor:
+    """Signed counts of threshold crossings of a time-first signal (send-on-delta).
+
+    Each element keeps a reference level, initialised to ``signal[0]``. At every
+    step, ``n = floor(|signal - ref| / threshold)`` crossings (capped at
+    ``max_per_step``) are counted with the sign of the change, and the reference
+    moves by ``n * threshold`` towards the signal. Small, slow changes therefore
+    accumulate until they cross the threshold. Shared by :func:`delta` and
+    :func:`labkit.events.emulate_events`.
+
+    Parameters
+    ----------
+    signal
+        ``[T, ...]`` values.
+    threshold
+        Crossing size (> 0), in the units of ``signal``.
+    max_per_step
+        Cap on crossings per step (``1`` gives a one-bit delta modulator).
+
+    Returns
+    -------
+    torch.Tensor
+        Signed counts, same shape and dtype as ``signal``; step 0 is always 0.
+    """
+    if threshold <= 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}.")
+    ref = signal[0].clone()
+    out = torch.zeros_like(signal)
+    for t in range(1, signal.shape[0]):
+        diff = signal[t] - ref
+        n = torch.floor(diff.abs() / threshold + 1e-6)  # tolerate round-off in ref
+        if max_per_step is not None:
+            n = n.clamp(max=max_per_step)
+        out[t] = torch.sign(diff) * n
+        ref = ref + out[t] * threshold
+    return out
+
+
 def delta(frames: torch.Tensor, threshold: float = 0.1, off_spike: bool = True) -> torch.Tensor:
-    """Delta (change) code of a sequence: a spike where the input changed by >= ``threshold``.
+    """Delta (change) code: a spike each time the input has changed by ``threshold`` since the last spike.
 
     ON spikes (+1) for increases and, with ``off_spike=True``, OFF spikes (-1)
-    for decreases. The first frame is compared with itself, so a still image
-    produces no spikes at all: only change is transmitted. Wraps
-    :func:`snntorch.spikegen.delta` with ``padding=True``.
+    for decreases; at most one spike per step (a one-bit delta modulator). The
+    first frame only sets the reference, so a still image produces no spikes:
+    only change is transmitted.
+
+    This is send-on-delta coding rather than :func:`snntorch.spikegen.delta`,
+    which compares each step with the previous one only: a change spread over
+    several steps never crosses its threshold and is lost (a ramp from 0 to 1
+    over 100 steps gives 0 spikes there and 10 here with ``threshold=0.1``).
 
     Parameters
     ----------
     frames
         Time-first sequence ``[num_steps, ...]`` of values in [0, 1].
     threshold
-        Minimum change between consecutive steps that emits a spike (> 0).
+        Change that emits a spike (> 0).
     off_spike
-        Emit -1 spikes for decreases.
+        Emit -1 spikes for decreases (otherwise decreases are silent).
 
     Returns
     -------
@@ -209,9 +261,8 @@ def delta(frames: torch.Tensor, threshold: float = 0.1, off_spike: bool = True) 
         raise ValueError(
             f"frames must be time-first with at least 2 dimensions [num_steps, ...], got shape {tuple(frames.shape)}."
         )
-    if threshold <= 0:
-        raise ValueError(f"threshold must be > 0, got {threshold}.")
-    return spikegen.delta(frames, threshold=threshold, padding=True, off_spike=off_spike)
+    spikes = threshold_crossings(frames, threshold, max_per_step=1)
+    return spikes if off_spike else spikes.clamp(min=0)
 
 
 def sparsity(spikes: torch.Tensor) -> float:
@@ -235,3 +286,48 @@ def sparsity(spikes: torch.Tensor) -> float:
     if spikes.numel() == 0:
         raise ValueError("spikes is empty.")
     return 1.0 - torch.count_nonzero(spikes).item() / spikes.numel()
+
+
+def encode(
+    image: torch.Tensor,
+    scheme: str,
+    num_steps: int,
+    f_on: float = 100.0,
+    f_off: float = 0.0,
+    dt: float = 1e-3,
+    threshold: float = 0.1,
+) -> torch.Tensor:
+    """Encode one still image ``[C, H, W]`` with a named scheme, for side-by-side comparisons.
+
+    ``"rate"`` and ``"latency"`` encode the still image. A still image has no
+    change to transmit, so ``"delta"`` encodes the image moving along three
+    saccades (:func:`labkit.events.saccade`, 2 pixels each), like an N-MNIST
+    recording.
+
+    Parameters
+    ----------
+    image
+        ``[C, H, W]`` intensities in [0, 1].
+    scheme
+        One of :data:`SCHEMES`.
+    num_steps
+        Number of time steps.
+    f_on, f_off, dt
+        Rate-code parameters (ignored by the other schemes).
+    threshold
+        Latency silence threshold or delta change threshold.
+
+    Returns
+    -------
+    torch.Tensor
+        Spikes ``[num_steps, C, H, W]``.
+    """
+    if scheme == "rate":
+        return rate(image, num_steps, f_on=f_on, f_off=f_off, dt=dt)
+    if scheme == "latency":
+        return latency(image, num_steps, threshold=min(threshold, 0.5))
+    if scheme == "delta":
+        from .events import saccade
+
+        return delta(saccade(image, num_steps, amplitude=2.0), threshold=threshold)
+    raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}.")

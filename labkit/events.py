@@ -25,9 +25,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .encoding import check_unit_range
+from .encoding import check_unit_range, threshold_crossings
 
-__all__ = ["saccade_path", "saccade", "emulate_events"]
+__all__ = ["saccade_path", "saccade", "emulate_events", "load_nmnist_sample"]
 
 
 def saccade_path(num_steps: int, amplitude: float = 2.0, n_saccades: int = 3) -> torch.Tensor:
@@ -120,8 +120,6 @@ def emulate_events(
         Event counts ``[T, 2, H, W]``: channel 0 ON, channel 1 OFF (float, >= 0).
     """
     check_unit_range(frames, "frames")
-    if threshold <= 0:
-        raise ValueError(f"threshold must be > 0 (log-intensity units), got {threshold}.")
     if eps <= 0:
         raise ValueError(f"eps must be > 0, got {eps}.")
     if frames.dim() == 4:
@@ -129,12 +127,57 @@ def emulate_events(
     if frames.dim() != 3:
         raise ValueError(f"frames must be [T, H, W] or [T, C, H, W], got shape {tuple(frames.shape)}.")
     log_i = torch.log(frames.double() + eps)
-    ref = log_i[0].clone()
-    events = torch.zeros(frames.shape[0], 2, *frames.shape[1:], dtype=torch.float64)
-    for t in range(1, frames.shape[0]):
-        diff = log_i[t] - ref
-        n = torch.floor(diff.abs() / threshold + 1e-9)
-        events[t, 0] = torch.where(diff > 0, n, 0.0)
-        events[t, 1] = torch.where(diff < 0, n, 0.0)
-        ref = ref + torch.sign(diff) * n * threshold
+    crossings = threshold_crossings(log_i, threshold)
+    events = torch.stack([crossings.clamp(min=0), (-crossings).clamp(min=0)], dim=1)
     return events.float()
+
+
+def load_nmnist_sample(index: int = 0, num_steps: int = 60, train: bool = False) -> tuple[torch.Tensor, int]:
+    """One real N-MNIST recording (Orchard et al. 2015) binned like :func:`emulate_events`.
+
+    Downloads the N-MNIST test set with :mod:`tonic` into
+    ``labkit.cache_dir()/"tonic"`` on first use (about 170 MB for the test
+    split), then bins the events of recording ``index`` into ``num_steps`` frames.
+
+    Parameters
+    ----------
+    index
+        Which recording of the split.
+    num_steps
+        Number of time bins over the whole 300 ms recording.
+    train
+        Use the training split instead of the test split.
+
+    Returns
+    -------
+    tuple
+        ``(events, label)`` with ``events`` of shape ``[num_steps, 2, 34, 34]``
+        (channel 0 ON, channel 1 OFF, event counts) and the digit label.
+
+    Raises
+    ------
+    labkit.data.DataUnavailableError
+        When tonic is missing or the recording cannot be downloaded (offline);
+        no offline copy of any DVS recording exists.
+    """
+    from .config import cache_dir
+    from .data import DataUnavailableError
+
+    try:
+        import tonic
+    except ImportError as exc:
+        raise DataUnavailableError("N-MNIST needs the tonic package: pip install tonic.") from exc
+    sensor = tonic.datasets.NMNIST.sensor_size
+    try:
+        dataset = tonic.datasets.NMNIST(
+            save_to=str(cache_dir() / "tonic"), train=train,
+            transform=tonic.transforms.ToFrame(sensor_size=sensor, n_time_bins=num_steps),
+        )
+        frames, label = dataset[index]
+    except Exception as exc:  # network errors surface as many different types
+        raise DataUnavailableError(
+            f"Could not download N-MNIST with tonic ({type(exc).__name__}: {exc}). "
+            "Real DVS recordings need an internet connection; there is no offline copy."
+        ) from exc
+    frames = torch.as_tensor(frames, dtype=torch.float32)  # [T, polarity (OFF, ON), H, W]
+    return frames.flip(1), int(label)

@@ -30,6 +30,9 @@ __all__ = [
     "spike_frames",
     "spike_movie",
     "bars",
+    "curves",
+    "count_distribution",
+    "encoding_overview",
     "learning_curves",
 ]
 
@@ -171,7 +174,7 @@ def spike_frames(
     unit = (lambda t: f"t = {t * dt * 1e3:g} ms") if dt else (lambda t: f"step {t}")
     return image_grid(
         [s[t] for t in steps], title=title, titles=[unit(t) for t in steps],
-        cmap="bwr_r" if signed else "gray", vmin=-1 if signed else 0, vmax=1,
+        cmap="bwr" if signed else "gray", vmin=-1 if signed else 0, vmax=1,
     )
 
 
@@ -213,7 +216,7 @@ def spike_movie(
     signed = (s < 0).any()
     fig, ax = plt.subplots(figsize=(3, 3))
     ax.axis("off")
-    im = ax.imshow(s[0], cmap="bwr_r" if signed else "gray", vmin=-1 if signed else 0, vmax=1)
+    im = ax.imshow(s[0], cmap="bwr" if signed else "gray", vmin=-1 if signed else 0, vmax=1)
     ax.set_title(f"{title}\nstep 0")
 
     def update(t: int):
@@ -241,6 +244,56 @@ def bars(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.margins(y=0.15)
+    return fig
+
+
+def curves(
+    x: Sequence[float],
+    ys: Mapping[str, Sequence[float]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+) -> plt.Figure:
+    """Line plot of one or more named series against a shared x axis."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for name, y in ys.items():
+        ax.plot(x, _numpy(torch.as_tensor(y)) if torch.is_tensor(y) else y, marker="o", ms=3, label=name)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if len(ys) > 1:
+        ax.legend()
+    return fig
+
+
+def count_distribution(counts: torch.Tensor, num_steps: int, p: float, title: str) -> plt.Figure:
+    """Histogram of spike counts against the Binomial(num_steps, p) probability mass function."""
+    c = _numpy(counts).astype(int).ravel()
+    k = np.arange(0, max(c.max(), int(num_steps * p * 2) + 3) + 1)
+    pmf = torch.distributions.Binomial(num_steps, torch.tensor(float(p))).log_prob(torch.as_tensor(k, dtype=torch.float32)).exp()
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist(c, bins=np.arange(k[-1] + 2) - 0.5, density=True, alpha=0.6, label=f"empirical ({len(c):,} trains)")
+    ax.plot(k, pmf.numpy(), "o-", ms=3, color="black", label=f"Binomial(T={num_steps}, p={p:.3f})")
+    ax.set(xlabel=f"spike count in {num_steps} steps", ylabel="probability", title=title)
+    ax.legend()
+    return fig
+
+
+def encoding_overview(spikes: torch.Tensor, title: str, dt: float | None = None) -> plt.Figure:
+    """Spike-count map and a raster of the middle image row for spikes ``[T, (1,) H, W]``."""
+    s = _numpy(spikes)
+    s = s.reshape(s.shape[0], *s.shape[-2:])
+    fig, (ax_img, ax_raster) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [1, 2]})
+    shown = ax_img.imshow(np.abs(s).sum(0), cmap="magma")
+    ax_img.set_title("spikes per pixel")
+    ax_img.axis("off")
+    fig.colorbar(shown, ax=ax_img, shrink=0.8, label="spike count")
+    raster(torch.as_tensor(s[:, s.shape[1] // 2, :]), title=f"middle row ({s.shape[2]} pixels)",
+           dt=dt, ylabel="pixel (column)", ax=ax_raster)
+    sparse = 1.0 - np.count_nonzero(s) / s.size
+    fig.suptitle(f"{title}: {int(np.abs(s).sum()):,} spikes, sparsity {sparse:.3f}")
+    fig.tight_layout()
     return fig
 
 

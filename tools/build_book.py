@@ -46,6 +46,7 @@ STUDENT = BUILD / "student"
 LAB_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))  # this checkout's labkit, also for autodoc (PYTHONPATH below)
 from fetch_assets import AssetError, fetch_assets  # noqa: E402
 
 
@@ -77,6 +78,7 @@ def stage_static(src_root: Path = SRC) -> None:
     _replace_tree(ROOT / "book", src_root / "book")
     labs = src_root / "labs"
     labs.mkdir(exist_ok=True)
+    (labs / COLAB_BADGE_FILE).write_text(COLAB_BADGE_SVG, encoding="utf-8")
     # Non-notebook files beside the labs (pictures, small data) are copied as they are.
     for item in (ROOT / "labs").iterdir():
         if item.suffix == ".ipynb" or item.name in _ignore("", [item.name]):
@@ -117,17 +119,35 @@ def _kernel_env(quick: bool) -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), path) if p)
 
 
-def _hide_injected_parameters(out: Path) -> None:
-    """Hide papermill's injected-parameters cell in the book (students see QUICK = None)."""
+# The labs show the usual "Open in Colab" badge, whose picture lives on Colab's site.
+# The book is fully offline, so the staged copy points at a local look-alike instead.
+COLAB_BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
+COLAB_BADGE_FILE = "_colab-badge.svg"
+COLAB_BADGE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="117" height="20" \
+role="img" aria-label="Open In Colab"><title>Open In Colab</title>
+<rect width="117" height="20" rx="3" fill="#555"/>
+<rect x="24" width="93" height="20" rx="3" fill="#f9ab00"/>
+<rect x="24" width="6" height="20" fill="#f9ab00"/>
+<circle cx="9" cy="10" r="4.5" fill="none" stroke="#f9ab00" stroke-width="2.2"/>
+<circle cx="16" cy="10" r="4.5" fill="none" stroke="#e8710a" stroke-width="2.2"/>
+<text x="70" y="14" fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" \
+font-size="11" text-anchor="middle">Open in Colab</text></svg>
+"""
+
+
+def _prepare_for_book(out: Path) -> None:
+    """Adjust an executed lab for the book: hide papermill's injected-parameters cell
+    (the page shows the lab as students get it) and use the local Colab badge."""
     nb = json.loads(out.read_text(encoding="utf-8"))
-    changed = False
     for cell in nb.get("cells", []):
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
-            changed = True
-    if changed:
-        out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            text = "".join(source) if isinstance(source, list) else source
+            cell["source"] = text.replace(COLAB_BADGE_URL, COLAB_BADGE_FILE)
+    out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def execute_lab(notebook: Path, quick: bool, force: bool) -> str:
@@ -160,7 +180,7 @@ def execute_lab(notebook: Path, quick: bool, force: bool) -> str:
             f"{type(exc).__name__}: {exc}\n"
             f"The partly executed notebook is in {out.relative_to(ROOT)}."
         ) from exc
-    _hide_injected_parameters(out)
+    _prepare_for_book(out)
     stamp.write_text(digest + "\n")
     log(f"{notebook.name}: done in {time.monotonic() - start:.1f} s")
     return "ran"
@@ -189,6 +209,7 @@ def stage_labs(quick: bool, force: bool, only: str | None) -> None:
             if not out.is_file():
                 log(f"{nb.name}: not executed (--only); staged without outputs")
                 shutil.copy2(nb, out)
+                _prepare_for_book(out)
             continue
         execute_lab(nb, quick, force)
 
@@ -234,6 +255,9 @@ def run_jupyter_book(src_root: Path, path_output: Path) -> None:
         "-W",
         "-n",
         "--keep-going",
+        # Always a full build: an incremental one would not repeat the warnings of
+        # pages it skips, so -W could pass on a page that failed last time.
+        "--all",
     ]
     log("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith("/") else c for c in cmd))
     start = time.monotonic()

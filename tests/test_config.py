@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+import labkit
+from labkit.config import cache_dir, data_root, is_static, resolve_quick
+
+
+@pytest.mark.parametrize("value,expected", [(True, True), (False, False), ("true", True), ("False", False), ("1", True), ("0", False), (1, True)])
+def test_resolve_quick_values(value, expected):
+    assert resolve_quick(value) is expected
+
+
+@pytest.mark.parametrize("env,expected", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_resolve_quick_from_environment(monkeypatch, env, expected):
+    monkeypatch.setenv("LABKIT_QUICK", env)
+    assert resolve_quick(None) is expected
+    assert resolve_quick(not expected) is (not expected)  # the parameter wins
+
+
+def test_resolve_quick_defaults_to_full(monkeypatch):
+    monkeypatch.delenv("LABKIT_QUICK", raising=False)
+    assert resolve_quick() is False
+
+
+def test_resolve_quick_rejects_garbage(monkeypatch):
+    with pytest.raises(ValueError, match="QUICK='maybe'"):
+        resolve_quick("maybe")
+    monkeypatch.setenv("LABKIT_QUICK", "sometimes")
+    with pytest.raises(ValueError, match="LABKIT_QUICK"):
+        resolve_quick()
+
+
+def test_seed_everything_reproduces():
+    labkit.seed_everything(3)
+    a = (torch.rand(3), torch.bernoulli(torch.full((5,), 0.5)))
+    labkit.seed_everything(3)
+    b = (torch.rand(3), torch.bernoulli(torch.full((5,), 0.5)))
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+
+
+def test_start_returns_run(monkeypatch):
+    monkeypatch.setenv("LABKIT_DEVICE", "cpu")
+    run = labkit.start("true", seed=5)
+    assert run.quick and run.seed == 5 and run.device == torch.device("cpu")
+    assert run.pick(1, 2) == 1
+    assert "quick mode" in str(run)
+
+
+def test_data_root(monkeypatch, tmp_path):
+    monkeypatch.delenv("LABKIT_DATA", raising=False)
+    assert data_root() is None
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path))
+    assert data_root() == tmp_path
+    monkeypatch.setenv("LABKIT_DATA", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="LABKIT_DATA"):
+        data_root()
+
+
+def test_cache_dir_is_created(monkeypatch, tmp_path):
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "c"))
+    assert cache_dir().is_dir()
+
+
+def test_is_static(monkeypatch):
+    monkeypatch.setenv("LABKIT_STATIC", "0")
+    assert is_static() is False
+    monkeypatch.setenv("LABKIT_STATIC", "1")
+    assert is_static() is True
+    monkeypatch.delenv("LABKIT_STATIC")
+    assert is_static() is True  # pytest is not a Jupyter kernel

@@ -1,0 +1,132 @@
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import labkit
+from labkit.train import History, evaluate, fit, load_checkpoint, save_checkpoint
+
+
+def _problem(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(96, 5, generator=g)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+    return TensorDataset(x, y)
+
+
+def _setup():
+    labkit.seed_everything(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Dropout(0.2), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    # shuffling and dropout both draw from torch's global generator: resuming must restore it
+    loader = DataLoader(_problem(), batch_size=16, shuffle=True)
+    return model, opt, sched, loader
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_fit_learns_and_records_history():
+    model, opt, sched, loader = _setup()
+    h = fit(model, loader, opt, epochs=10, val_loader=loader, device="cpu")
+    assert h.epoch == list(range(1, 11))
+    assert len(h.train_loss) == len(h.val_acc) == len(h.seconds) == 10
+    assert h.train_loss[-1] < h.train_loss[0]
+    assert h.best_val_acc > 0.9  # a linearly separable problem
+
+
+def test_resume_gives_same_weights_as_uninterrupted_run(tmp_path):
+    model, opt, sched, loader = _setup()
+    full = fit(model, loader, opt, epochs=4, val_loader=loader, scheduler=sched, device="cpu")
+    reference = _weights(model)
+
+    ckpt = tmp_path / "run.pt"
+    model, opt, sched, loader = _setup()
+    fit(model, loader, opt, epochs=2, val_loader=loader, scheduler=sched, device="cpu", checkpoint=ckpt)
+    assert not torch.equal(_weights(model), reference)
+    torch.manual_seed(1234)  # the restart happens in a fresh process with other random state
+    model, opt, sched, loader = _setup()
+    torch.manual_seed(999)
+    resumed = fit(model, loader, opt, epochs=4, val_loader=loader, scheduler=sched, device="cpu",
+                  checkpoint=ckpt, resume=True)
+    assert torch.equal(_weights(model), reference)
+    assert resumed.as_dict() | {"seconds": None} == full.as_dict() | {"seconds": None}
+
+
+def test_interrupted_run_keeps_last_checkpoint_and_resumes(tmp_path):
+    model, opt, sched, loader = _setup()
+    fit(model, loader, opt, epochs=3, scheduler=sched, device="cpu")
+    reference = _weights(model)
+
+    ckpt = tmp_path / "run.pt"
+    model, opt, sched, loader = _setup()
+    calls = {"n": 0}
+
+    def flaky_loss(scores, target):
+        calls["n"] += 1
+        if calls["n"] == 6 * 2 + 3:  # in the third epoch (6 batches per epoch)
+            raise KeyboardInterrupt("disconnected")
+        return torch.nn.functional.cross_entropy(scores, target)
+
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, loader, opt, epochs=3, loss_fn=flaky_loss, scheduler=sched, device="cpu", checkpoint=ckpt)
+    assert load_checkpoint(ckpt)["epoch"] == 2
+    assert not list(tmp_path.glob("*.tmp"))
+    model, opt, sched, loader = _setup()
+    fit(model, loader, opt, epochs=3, scheduler=sched, device="cpu", checkpoint=ckpt, resume=True)
+    assert torch.equal(_weights(model), reference)
+
+
+def test_finished_run_resumes_instantly(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    model, opt, sched, loader = _setup()
+    first = fit(model, loader, opt, epochs=2, device="cpu", checkpoint=ckpt)
+    model2, opt2, _, _ = _setup()
+    again = fit(model2, loader, opt2, epochs=2, device="cpu", checkpoint=ckpt, resume=True)
+    assert again.train_loss == first.train_loss
+    assert torch.equal(_weights(model2), _weights(model))
+
+
+def test_existing_checkpoint_is_never_overwritten_without_resume(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    model, opt, _, loader = _setup()
+    fit(model, loader, opt, epochs=1, device="cpu", checkpoint=ckpt)
+    before = ckpt.read_bytes()
+    with pytest.raises(FileExistsError, match="resume=True"):
+        fit(model, loader, opt, epochs=1, device="cpu", checkpoint=ckpt)
+    assert ckpt.read_bytes() == before
+
+
+def test_corrupt_checkpoint_error_names_file(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(RuntimeError, match="bad.pt.*Delete the file"):
+        load_checkpoint(bad)
+
+
+def test_save_checkpoint_round_trip(tmp_path):
+    path = save_checkpoint(tmp_path / "sub" / "c.pt", {"a": torch.arange(3)})
+    assert torch.equal(load_checkpoint(path)["a"], torch.arange(3))
+
+
+def test_evaluate_accuracy_and_empty_loader():
+    model = torch.nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(2))
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    y = torch.tensor([0, 1, 1, 1])
+    loss, acc = evaluate(model, DataLoader(TensorDataset(x, y), batch_size=3))
+    assert acc == 0.75 and loss > 0
+    with pytest.raises(ValueError, match="empty"):
+        evaluate(model, [])
+
+
+def test_epochs_validated():
+    model, opt, _, loader = _setup()
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, loader, opt, epochs=0)
+
+
+def test_history_best_without_validation():
+    assert History().best_val_acc != History().best_val_acc  # NaN
