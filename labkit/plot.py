@@ -92,7 +92,7 @@ def raster(
     for value, colour, label in ((1, ON_COLOUR, "ON"), (-1, OFF_COLOUR, "OFF")):
         t, n = np.nonzero(s == value)
         if len(t):
-            ax.scatter(t * scale, n, s=4, marker="|", color=colour, label=label, linewidths=1)
+            ax.scatter(t * scale, n, s=14, marker="|", color=colour, label=label, linewidths=1)
     if (s < 0).any():
         ax.legend(loc="upper right")
     ax.set_xlim(-0.5 * scale, s.shape[0] * scale)

@@ -70,11 +70,31 @@ def _replace_tree(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, ignore=_ignore)
 
 
+def stage_config(src_root: Path, student: bool = False) -> None:
+    """Copy ``_config.yml`` into the staged tree, adding this module as a Sphinx
+    extension (see :func:`setup`) and, for the student edition, ``hide_solutions``."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8")) or {}
+    sphinx = config.setdefault("sphinx", {}) or {}
+    config["sphinx"] = sphinx
+    extensions = list(sphinx.get("extra_extensions") or [])
+    if SPHINX_EXTENSION not in extensions:
+        extensions.append(SPHINX_EXTENSION)
+    sphinx["extra_extensions"] = extensions
+    if student:
+        config["title"] = f"{config.get('title', '')} (student edition)".strip()
+        sphinx.setdefault("config", {})["hide_solutions"] = True
+    text = "# Staged by tools/build_book.py from the repository's _config.yml; do not edit.\n"
+    text += yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    (src_root / "_config.yml").write_text(text, encoding="utf-8")
+
+
 def stage_static(src_root: Path = SRC) -> None:
     """Copy the config files and ``book/`` into the staged tree (labs come later)."""
     src_root.mkdir(parents=True, exist_ok=True)
-    for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(ROOT / name, src_root / name)
+    stage_config(src_root)
+    shutil.copy2(ROOT / "_toc.yml", src_root / "_toc.yml")
     _replace_tree(ROOT / "book", src_root / "book")
     labs = src_root / "labs"
     labs.mkdir(exist_ok=True)
@@ -260,8 +280,12 @@ def run_jupyter_book(src_root: Path, path_output: Path) -> None:
         "--all",
     ]
     log("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith("/") else c for c in cmd))
+    env = dict(os.environ)
+    # labkit for autodoc, and this folder for the `build_book` Sphinx extension.
+    extra = [str(ROOT), str(Path(__file__).resolve().parent)]
+    env["PYTHONPATH"] = os.pathsep.join(extra + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     start = time.monotonic()
-    result = subprocess.run(cmd, cwd=ROOT)
+    result = subprocess.run(cmd, cwd=ROOT, env=env)
     if result.returncode != 0:
         raise BuildError(
             f"jupyter-book build failed (exit {result.returncode}); every Sphinx "
@@ -270,15 +294,51 @@ def run_jupyter_book(src_root: Path, path_output: Path) -> None:
     log(f"jupyter-book build done in {time.monotonic() - start:.1f} s")
 
 
-def student_config(src_root: Path) -> None:
-    """Switch the staged config to the student edition (solutions left out)."""
-    import yaml
+# --------------------------------------------------------------------------- Sphinx
+# The staged _config.yml loads this module as a Sphinx extension (SPHINX_EXTENSION).
+SPHINX_EXTENSION = "build_book"
 
-    path = src_root / "_config.yml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    config["title"] = f"{config.get('title', '')} (student edition)".strip()
-    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
-    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+
+def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop repeated inline scripts from a page.
+
+    Sphinx 7.4 registers an inline script added after the builder started (filename
+    ``None``) a second time with filename ``""``; sphinx-thebe adds one declaring
+    ``const THEBE_JS_URL``, and the second copy throws "Identifier 'THEBE_JS_URL'
+    has already been declared" on every page.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set = set()
+    unique = []
+    for js in scripts:
+        attributes = getattr(js, "attributes", {}) or {}
+        key = (
+            getattr(js, "filename", str(js)) or "",
+            tuple(sorted((k, str(v)) for k, v in attributes.items())),
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(js)
+    if len(unique) != len(scripts):
+        scripts[:] = unique
+
+
+def _theme_defaults(app, config) -> None:
+    """pydata-sphinx-theme logs "Got invalid theme mode: ." on every page when
+    ``default_mode`` is empty (Jupyter Book leaves it so); "auto" is its fallback."""
+    options = config.html_theme_options
+    if isinstance(options, dict) and not options.get("default_mode"):
+        options["default_mode"] = "auto"
+
+
+def setup(app):
+    """Sphinx extension hooks used by the book build (workarounds, no new markup)."""
+    app.connect("config-inited", _theme_defaults)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             if student_src.exists():
                 shutil.rmtree(student_src)
             shutil.copytree(SRC, student_src)
-            student_config(student_src)
+            stage_config(student_src, student=True)
             run_jupyter_book(student_src, STUDENT)
             log(f"student site: {(STUDENT / '_build' / 'html' / 'index.html').relative_to(ROOT)}")
     except (BuildError, AssetError) as exc:

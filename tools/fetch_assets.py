@@ -10,7 +10,8 @@ unpacked into ``<book source>/_vendor/``:
   plus the fonts and TeX extensions it loads on demand);
 * ``requirejs``: ``require.js`` becomes ``_vendor/require.min.js``;
 * ``@jupyter-widgets/html-manager`` 1.x: ``dist/embed-amd.js`` (and the icon fonts
-  it loads relative to itself) become ``_vendor/embed-amd.js``.
+  it loads relative to itself) become ``_vendor/embed-amd.js``, with a small shim in
+  front so the widgets' MathJax 2 calls work with MathJax 3.
 
 ``_config.yml`` points Sphinx at them (``html_static_path: ["_vendor"]``,
 ``mathjax_path`` and ``nb_ipywidgets_js``). The folder is deliberately not named
@@ -47,6 +48,47 @@ EXPECTED = (
     "require.min.js",
     "embed-amd.js",
 )
+
+
+# A shim put in front of embed-amd.js. (1) It points the widget manager at the icon
+# fonts copied beside it. (2) ipywidgets 8 typesets widget labels with the MathJax 2
+# API (``MathJax.Hub.Queue``), which MathJax 3 lacks: "Cannot read properties of
+# undefined (reading 'Queue')". The shim maps it onto MathJax 3 once MathJax has loaded
+# (MathJax is a deferred script, so it is there at DOMContentLoaded; widgets render
+# at "load").
+MATHJAX2_SHIM = """/* labkit: MathJax.Hub.Queue (MathJax 2 API, used by ipywidgets) on MathJax 3 */
+(function () {
+  /* The widget icon fonts lie beside this file; without this they are looked up
+     relative to the AMD module name (<page>/@jupyter-widgets/html-manager/dist/). */
+  if (!window.__jupyter_widgets_assets_path__ && document.currentScript) {
+    var src = document.currentScript.src.split("?")[0];
+    window.__jupyter_widgets_assets_path__ = src.slice(0, src.lastIndexOf("/") + 1);
+  }
+  function typeset(element) {
+    var mj = window.MathJax;
+    if (!mj || !mj.startup || !mj.startup.promise) { return; }
+    mj.startup.promise.then(function () {
+      return mj.typesetPromise ? mj.typesetPromise(element ? [element] : undefined) : null;
+    }).catch(function (err) { console.warn("MathJax typeset failed", err); });
+  }
+  function install() {
+    var mj = window.MathJax;
+    if (!mj || mj.Hub || !mj.version) { return; }
+    mj.Hub = {
+      Queue: function () {
+        for (var i = 0; i < arguments.length; i++) {
+          var job = arguments[i];
+          if (Array.isArray(job) && job[0] === "Typeset") { typeset(job[2]); }
+          else if (typeof job === "function") { job(); }
+        }
+      }
+    };
+  }
+  install();
+  document.addEventListener("DOMContentLoaded", install);
+  window.addEventListener("load", install, true);
+})();
+"""
 
 
 class AssetError(RuntimeError):
@@ -180,6 +222,9 @@ def fetch_assets(dest: Path) -> None:
         tmp,
         keep=lambda rel: "/" not in rel and (rel == "embed-amd.js" or rel.endswith(fonts)),
     )
+    embed = tmp / "embed-amd.js"
+    if embed.is_file():
+        embed.write_bytes(MATHJAX2_SHIM.encode() + b"\n" + embed.read_bytes())
     missing = [rel for rel in EXPECTED if not (tmp / rel).is_file()]
     if missing:
         raise AssetError(f"assets incomplete after unpacking, missing: {missing}")
