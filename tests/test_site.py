@@ -208,7 +208,9 @@ def _check_images(v: Visit, path: str) -> None:
     undescribed = [
         img["src"]
         for img in images
-        if not img["alt"] or file_name.match(img["alt"]) or img["alt"] in img["src"]
+        if not img["alt"]
+        or file_name.match(img["alt"])
+        or img["alt"] in (img["src"], img["src"].rsplit("/", 1)[-1])
     ]
     assert not undescribed, (
         f"{path}: pictures without a real alt text (set it in the cell metadata, "

@@ -280,6 +280,8 @@ def run_jupyter_book(src_root: Path, path_output: Path) -> None:
         "--all",
     ]
     log("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith("/") else c for c in cmd))
+    # A clean output folder: no page or source left over from an earlier build.
+    shutil.rmtree(path_output / "_build" / "html", ignore_errors=True)
     env = dict(os.environ)
     # labkit for autodoc, and this folder for the `build_book` Sphinx extension.
     extra = [str(ROOT), str(Path(__file__).resolve().parent)]
@@ -326,17 +328,27 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
         scripts[:] = unique
 
 
-def _theme_defaults(app, config) -> None:
-    """pydata-sphinx-theme logs "Got invalid theme mode: ." on every page when
-    ``default_mode`` is empty (Jupyter Book leaves it so); "auto" is its fallback."""
-    options = config.html_theme_options
-    if isinstance(options, dict) and not options.get("default_mode"):
-        options["default_mode"] = "auto"
+def _theme_mode(app, pagename, templatename, context, doctree) -> None:
+    """pydata-sphinx-theme 0.17 logs "Got invalid theme mode: ." on every page: its
+    template reads ``default_mode`` from the page context, which nothing sets under
+    sphinx-book-theme. "auto" (follow the reader's system) is the theme's fallback."""
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+
+
+def _student_edition(app, config) -> None:
+    """With ``hide_solutions`` (the student edition) also drop the page sources and the
+    download button: the downloadable .ipynb/.md would still contain the solutions."""
+    if getattr(config, "hide_solutions", False):
+        config.html_copy_source = False
+        if isinstance(config.html_theme_options, dict):
+            config.html_theme_options["use_download_button"] = False
 
 
 def setup(app):
     """Sphinx extension hooks used by the book build (workarounds, no new markup)."""
-    app.connect("config-inited", _theme_defaults)
+    app.connect("config-inited", _student_edition)
+    app.connect("html-page-context", _theme_mode)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

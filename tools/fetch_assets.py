@@ -58,11 +58,15 @@ EXPECTED = (
 # at "load").
 MATHJAX2_SHIM = """/* labkit: MathJax.Hub.Queue (MathJax 2 API, used by ipywidgets) on MathJax 3 */
 (function () {
-  /* The widget icon fonts lie beside this file; without this they are looked up
-     relative to the AMD module name (<page>/@jupyter-widgets/html-manager/dist/). */
-  if (!window.__jupyter_widgets_assets_path__ && document.currentScript) {
+  /* The widget icon fonts lie beside this file, but webpack looks them up beside the
+     AMD module's URL, <page folder>/@jupyter-widgets/html-manager/dist/: map it here. */
+  if (document.currentScript) {
     var src = document.currentScript.src.split("?")[0];
-    window.__jupyter_widgets_assets_path__ = src.slice(0, src.lastIndexOf("/") + 1);
+    var here = src.slice(0, src.lastIndexOf("/"));
+    if (window.require && window.require.config) {
+      window.require.config({ paths: { "@jupyter-widgets/html-manager/dist": here } });
+    }
+    window.__jupyter_widgets_assets_path__ = window.__jupyter_widgets_assets_path__ || here + "/";
   }
   function typeset(element) {
     var mj = window.MathJax;

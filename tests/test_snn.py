@@ -1,0 +1,158 @@
+"""labkit.snn against snnTorch: same outputs, membranes and gradients (float64, 1e-6).
+
+snnTorch's surrogate functions return ``(u > 0).float()``, so even in a float64 run the
+gradients through its spikes pass through float32 (relative error ~1e-7). Gradients are
+therefore compared to 1e-6 absolute *or* relative; spikes must be identical and
+membranes equal to 1e-6 absolute.
+"""
+
+import pytest
+import snntorch as snn
+import torch
+from snntorch import surrogate
+from torch import nn
+
+from labkit.snn import (LIF, MeanOverTime, SpikingSequential, SumOverTime, firing_rates, lif_multistep,
+                        lif_reference)
+
+SURROGATES = {
+    "atan": lambda: surrogate.atan(alpha=2.0),
+    "fast_sigmoid": lambda: surrogate.fast_sigmoid(slope=25),
+    "sigmoid": lambda: surrogate.sigmoid(slope=5),
+    "ste": lambda: surrogate.straight_through_estimator(),
+    "triangular": lambda: surrogate.triangular(),
+}
+
+
+def _snntorch_loop(x, beta, threshold, spike_grad, reset, reset_delay, learn_beta, learn_threshold):
+    neuron = snn.Leaky(beta=beta, threshold=threshold, spike_grad=spike_grad, reset_mechanism=reset,
+                       reset_delay=reset_delay, learn_beta=learn_beta, learn_threshold=learn_threshold)
+    neuron = neuron.double()
+    mem = neuron.reset_mem()
+    spks, mems = [], []
+    for t in range(x.shape[0]):
+        spk, mem = neuron(x[t], mem)
+        spks.append(spk)
+        mems.append(mem)
+    return torch.stack(spks).double(), torch.stack(mems), neuron
+
+
+@pytest.mark.parametrize("surr", sorted(SURROGATES))
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("reset_delay", [True, False])
+@pytest.mark.parametrize("learn", [False, True])
+def test_lif_matches_snntorch_leaky(surr, reset, reset_delay, learn):
+    torch.manual_seed(0)
+    T, B, N = 12, 3, 7
+    x_ref = (torch.randn(T, B, N, dtype=torch.float64) * 0.8 + 0.4).requires_grad_()
+    x_lab = x_ref.detach().clone().requires_grad_()
+    w_out = torch.randn(T, B, N, dtype=torch.float64)  # loss weights for spikes
+    w_mem = torch.randn(T, B, N, dtype=torch.float64)  # and for membranes
+
+    spk_ref, mem_ref, neuron = _snntorch_loop(x_ref, 0.8, 1.0, SURROGATES[surr](), reset, reset_delay, learn, learn)
+    ((spk_ref * w_out).sum() + (mem_ref * w_mem).sum()).backward()
+
+    lif = LIF(beta=0.8, threshold=1.0, spike_grad=SURROGATES[surr](), reset_mechanism=reset,
+              reset_delay=reset_delay, learn_beta=learn, learn_threshold=learn).double()
+    spk, mem = lif_multistep(x_lab, lif.beta, lif.threshold, lif.spike_grad, reset, reset_delay)
+    ((spk * w_out).sum() + (mem * w_mem).sum()).backward()
+
+    assert torch.equal(spk, spk_ref)
+    torch.testing.assert_close(mem, mem_ref, atol=1e-6, rtol=0)
+    torch.testing.assert_close(x_lab.grad, x_ref.grad, atol=1e-6, rtol=1e-6)
+    assert x_lab.grad.abs().sum() > 0
+    if learn:
+        for name in ("beta", "threshold"):
+            torch.testing.assert_close(getattr(lif, name).grad, getattr(neuron, name).grad, atol=1e-6, rtol=1e-6)
+
+
+def test_lif_module_uses_the_same_kernel():
+    x = torch.randn(8, 2, 3, dtype=torch.float64) + 0.6
+    lif = LIF(beta=0.7, record=True).double()
+    spk = lif(x)
+    ref_spk, ref_mem = lif_multistep(x, lif.beta, lif.threshold, lif.spike_grad)
+    assert torch.equal(spk, ref_spk) and torch.equal(lif.mem, ref_mem)
+    assert torch.equal(LIF(beta=0.7, output="membrane").double()(x), ref_mem)
+
+
+def test_per_neuron_beta_gradient_matches_snntorch():
+    torch.manual_seed(1)
+    T, B, N = 9, 4, 5
+    beta = torch.linspace(0.5, 0.95, N, dtype=torch.float64)
+    x = (torch.randn(T, B, N, dtype=torch.float64) + 0.5).requires_grad_()
+    spk_ref, _, neuron = _snntorch_loop(x, beta.clone(), 1.0, surrogate.atan(), "subtract", True, True, False)
+    spk_ref.sum().backward()
+    lif = LIF(beta=beta.clone(), learn_beta=True).double()
+    lif(x.detach().clone()).sum().backward()
+    torch.testing.assert_close(lif.beta.grad, neuron.beta.grad, atol=1e-6, rtol=1e-6)
+
+
+def test_lif_reference_equals_fused_forward():
+    x = torch.randn(10, 2, 3, dtype=torch.float64) + 0.5
+    lif = LIF(beta=0.9, record=True).double()
+    spk, mem = lif_reference(x, lif.beta, lif.threshold, surrogate.atan())
+    assert torch.equal(lif(x), spk)
+    torch.testing.assert_close(lif.mem, mem)
+
+
+def _small_net(fold, static_input=True, num_steps=6):
+    torch.manual_seed(3)
+    return SpikingSequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), LIF(beta=0.8), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(4 * 4 * 4, 5), LIF(beta=0.8, output="membrane"), MeanOverTime(),
+        num_steps=num_steps, static_input=static_input, fold=fold,
+    ).double()
+
+
+def test_fold_and_per_step_execution_agree_including_gradients():
+    x = torch.rand(3, 1, 8, 8, dtype=torch.float64)
+    outs, grads = [], []
+    for fold in (True, False):
+        net = _small_net(fold)
+        out = net(x)
+        out.pow(2).sum().backward()
+        outs.append(out.detach())
+        grads.append(torch.cat([p.grad.flatten() for p in net.parameters()]))
+    torch.testing.assert_close(outs[0], outs[1], atol=1e-10, rtol=0)
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-10, rtol=0)
+
+
+def test_static_input_equals_repeated_sequence():
+    x = torch.rand(2, 1, 8, 8, dtype=torch.float64)
+    static = _small_net(fold=False)(x)
+    seq = _small_net(fold=False, static_input=False)(x.unsqueeze(0).repeat(6, 1, 1, 1, 1))
+    torch.testing.assert_close(static, seq, atol=1e-10, rtol=0)
+
+
+def test_two_networks_do_not_share_state():
+    """snnTorch's class-wide utils.reset touches every Leaky; here state lives in one call only."""
+    x1, x2 = torch.rand(2, 1, 8, 8, dtype=torch.float64), torch.rand(2, 1, 8, 8, dtype=torch.float64)
+    alone1 = _small_net(True)(x1)
+    alone2 = _small_net(True)(x2)
+    net1, net2 = _small_net(True), _small_net(True)
+    interleaved = [net1(x1), net2(x2), net1(x1)]
+    torch.testing.assert_close(interleaved[0], alone1)
+    torch.testing.assert_close(interleaved[1], alone2)
+    torch.testing.assert_close(interleaved[2], alone1)
+
+
+def test_readouts_and_recording():
+    net = _small_net(False).record()
+    x = torch.rand(4, 1, 8, 8, dtype=torch.float64)
+    out = net(x)
+    assert out.shape == (4, 5)
+    rates = firing_rates(net)
+    assert list(rates) == ["2:BatchNorm2d"]  # the membrane-output layer does not spike
+    r = rates["2:BatchNorm2d"]
+    assert r.shape == (4, 4, 8, 8) and 0 <= r.min() and r.max() <= 1
+    counts = SumOverTime()(net.layers[2].spikes)
+    torch.testing.assert_close(counts / 6, r)
+
+
+def test_lif_validation():
+    with pytest.raises(ValueError, match="reset_mechanism"):
+        LIF(reset_mechanism="soft")
+    with pytest.raises(ValueError, match="time-first"):
+        LIF()(torch.rand(5))
+    with pytest.raises(ValueError, match="num_steps"):
+        SpikingSequential(nn.Identity(), num_steps=0)
