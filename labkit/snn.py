@@ -92,18 +92,22 @@ class _FusedLIF(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, beta, threshold, spike_fn, reset):  # noqa: D102 - see class docstring
         b = beta.clamp(0, 1)
-        mem = torch.zeros_like(x[0])
-        spk_prev = torch.zeros_like(x[0])
         mems, spks = torch.empty_like(x), torch.empty_like(x)
+        fired = torch.empty(x.shape[1:], dtype=torch.bool, device=x.device)
         for t in range(x.shape[0]):
-            if reset == "subtract":
-                mem = b * mem + x[t] - spk_prev * threshold
+            mem = mems[t]
+            if t == 0:
+                mem.copy_(x[0])  # U_0 = beta * 0 + I_0
             elif reset == "zero":
-                mem = b * ((1 - spk_prev) * mem) + x[t]
+                torch.mul(mems[t - 1], 1 - spks[t - 1], out=mem)
+                mem.mul_(b).add_(x[t])
             else:
-                mem = b * mem + x[t]
-            spk_prev = ((mem - threshold) > 0).to(x.dtype)
-            mems[t], spks[t] = mem, spk_prev
+                torch.mul(mems[t - 1], b, out=mem)
+                mem.add_(x[t])
+                if reset == "subtract":
+                    mem.sub_(spks[t - 1] * threshold)
+            torch.gt(mem - threshold, 0, out=fired)
+            spks[t].copy_(fired)
         ctx.spike_fn, ctx.reset = spike_fn, reset
         ctx.save_for_backward(beta, threshold, mems, spks)
         return spks, mems
@@ -113,28 +117,23 @@ class _FusedLIF(torch.autograd.Function):
         beta, threshold, mems, spks = ctx.saved_tensors
         b = beta.clamp(0, 1)
         surr = _surrogate_derivative(ctx.spike_fn, mems - threshold)
-        direct = grad_spk * surr if grad_spk is not None else torch.zeros_like(mems)
-        if grad_mem is not None:
-            direct = direct + grad_mem
-        # resets r_t = S_{t-1} (forward values, no gradient); r_0 = 0
-        resets = torch.cat([torch.zeros_like(spks[:1]), spks[:-1]])
-        carry = b * (1 - resets) if ctx.reset == "zero" else b.expand_as(mems)
+        from_spikes = grad_spk * surr
+        direct = from_spikes + grad_mem
+        # dU_t / dU_{t-1} = beta (subtract, none) or beta * (1 - r_t) with r_t = S_{t-1} (zero)
+        carry = b * (1 - spks[:-1]) if ctx.reset == "zero" else b.expand_as(mems[1:])
         grads = torch.empty_like(mems)
-        g = torch.zeros_like(mems[0])
-        for t in range(mems.shape[0] - 1, -1, -1):
-            g = direct[t] + (carry[t + 1] * g if t + 1 < mems.shape[0] else 0)
-            grads[t] = g
+        grads[-1] = direct[-1]
+        for t in range(mems.shape[0] - 2, -1, -1):
+            torch.addcmul(direct[t], carry[t], grads[t + 1], out=grads[t])
         grad_beta = grad_thr = None
         if ctx.needs_input_grad[1]:
-            prev = torch.cat([torch.zeros_like(mems[:1]), mems[:-1]])
-            if ctx.reset == "zero":
-                prev = prev * (1 - resets)
+            prev = mems[:-1] * (1 - spks[:-1]) if ctx.reset == "zero" else mems[:-1]
             inside = ((beta >= 0) & (beta <= 1)).to(mems.dtype)
-            grad_beta = _reduce_like(grads * prev, beta) * inside
+            grad_beta = _reduce_like(grads[1:] * prev, beta) * inside
         if ctx.needs_input_grad[2]:
-            g_thr = -grad_spk * surr if grad_spk is not None else torch.zeros_like(mems)
+            g_thr = -from_spikes
             if ctx.reset == "subtract":
-                g_thr = g_thr - grads * resets
+                g_thr[1:] -= grads[1:] * spks[:-1]
             grad_thr = _reduce_like(g_thr, threshold)
         return grads, grad_beta, grad_thr, None, None
 
@@ -354,7 +353,7 @@ class SpikingSequential(nn.Module):
         if fold or isinstance(layer, nn.modules.batchnorm._BatchNorm):
             out = layer(x.reshape(T * B, *x.shape[2:]))
             return out.reshape(T, B, *out.shape[1:])
-        return torch.stack([layer(x[t]) for t in range(T)])
+        return torch.stack([layer(step) for step in x.unbind(0)])  # unbind: one backward node, not T
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the network on ``[B, ...]`` (static input) or ``[T, B, ...]``; see ``static_input``."""

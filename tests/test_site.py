@@ -97,7 +97,10 @@ def site_url():
 
 @pytest.fixture(scope="session")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        pytest.fail("Playwright is not installed: run `make venv`", pytrace=False)
     if not Path(CHROMIUM).is_file():
         pytest.fail(
             f"no Chromium at {CHROMIUM}: install Debian's (`apt-get install -y "

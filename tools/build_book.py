@@ -170,7 +170,7 @@ def _prepare_for_book(out: Path) -> None:
     out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def execute_lab(notebook: Path, quick: bool, force: bool) -> str:
+def execute_lab(notebook: Path, quick: bool, force: bool, cell_timeout: int | None = None) -> str:
     """Execute one lab into ``_build/src/labs``; returns "ran" or "cached"."""
     import papermill
 
@@ -192,6 +192,7 @@ def execute_lab(notebook: Path, quick: bool, force: bool) -> str:
             kernel_name="python3",
             progress_bar=False,
             report_mode=False,
+            execution_timeout=cell_timeout,
         )
     except Exception as exc:  # PapermillExecutionError, kernel death, timeouts, ...
         elapsed = time.monotonic() - start
@@ -206,7 +207,9 @@ def execute_lab(notebook: Path, quick: bool, force: bool) -> str:
     return "ran"
 
 
-def stage_labs(quick: bool, force: bool, only: str | None) -> None:
+def stage_labs(
+    quick: bool, force: bool, only: str | None, cell_timeout: int | None = None
+) -> None:
     notebooks = lab_notebooks()
     if not notebooks:
         raise BuildError("no labs/*.ipynb found")
@@ -222,6 +225,7 @@ def stage_labs(quick: bool, force: bool, only: str | None) -> None:
             stale.unlink()
             stale.with_suffix(".hash").unlink(missing_ok=True)
     _kernel_env(quick)
+    failed: list[str] = []
     for i, nb in enumerate(notebooks, 1):
         log(f"lab {i}/{len(notebooks)}: {nb.name}")
         if only is not None and nb.name != wanted:
@@ -231,7 +235,14 @@ def stage_labs(quick: bool, force: bool, only: str | None) -> None:
                 shutil.copy2(nb, out)
                 _prepare_for_book(out)
             continue
-        execute_lab(nb, quick, force)
+        # Run the other labs too, so that one build reports every failing lab.
+        try:
+            execute_lab(nb, quick, force, cell_timeout)
+        except BuildError as exc:
+            print(f"\n[book] ERROR: {exc}\n", file=sys.stderr, flush=True)
+            failed.append(nb.name)
+    if failed:
+        raise BuildError(f"{len(failed)} lab(s) failed: {', '.join(failed)}")
 
 
 # --------------------------------------------------------------------------- building
@@ -366,6 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", metavar="NAME", help="execute only this lab, e.g. 01_spike_encoding")
     parser.add_argument("--force", action="store_true", help="re-execute labs even when unchanged")
     parser.add_argument(
+        "--cell-timeout",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="fail a lab whose cell runs longer than this (default: no limit)",
+    )
+    parser.add_argument(
         "--student",
         action="store_true",
         help="also build the student edition (no solutions) into _build/student/_build/html",
@@ -377,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"staging sources in {SRC.relative_to(ROOT)} (QUICK={quick})")
         stage_static()
-        stage_labs(quick, args.force, args.only)
+        stage_labs(quick, args.force, args.only, args.cell_timeout or None)
         log("fetching offline assets (MathJax, require.js, widget manager)")
         t0 = time.monotonic()
         fetch_assets(SRC / "_vendor")

@@ -130,9 +130,10 @@ def _npm_pack(name: str, version: str, cache: Path) -> Path:
     if target.is_file() and tarfile.is_tarfile(target):
         return target
     spec = f"{name}@{version}"
+    npm = _npm()
     print(f"[assets] npm pack {spec}", flush=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
-        cmd = [_npm(), "pack", spec, "--json", "--silent", "--pack-destination", tmp]
+        cmd = [npm, "pack", spec, "--json", "--silent", "--pack-destination", tmp]
         try:
             proc = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=600, check=False
