@@ -123,7 +123,7 @@ def rate(
 
     The spike count of a pixel over ``num_steps`` steps is Binomial(num_steps, p).
     Spikes are drawn by :func:`snntorch.spikegen.rate`, so seed with
-    :func:`labkit.seed_everything` for reproducible trains.
+    :func:`labkit.config.seed_everything` for reproducible trains.
 
     Parameters
     ----------
@@ -309,7 +309,7 @@ def encode(
     image
         ``[C, H, W]`` intensities in [0, 1].
     scheme
-        One of :data:`SCHEMES`.
+        One of ``SCHEMES``: "rate", "latency" or "delta".
     num_steps
         Number of time steps.
     f_on, f_off, dt

@@ -34,6 +34,8 @@ __all__ = [
     "count_distribution",
     "encoding_overview",
     "learning_curves",
+    "membrane_trace",
+    "rate_histograms",
 ]
 
 STYLE = {
@@ -307,6 +309,47 @@ def learning_curves(histories: Mapping[str, "object"], title: str) -> plt.Figure
     ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss")
     ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="Validation accuracy")
     ax_acc.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def membrane_trace(
+    current: torch.Tensor,
+    mem: torch.Tensor,
+    spikes: torch.Tensor,
+    threshold: float,
+    title: str,
+    dt: float | None = None,
+) -> plt.Figure:
+    """Input current, membrane potential (with threshold) and spikes of one neuron over time."""
+    t = np.arange(len(_numpy(current))) * (1e3 * dt if dt else 1.0)
+    fig, (ax_i, ax_u, ax_s) = plt.subplots(3, 1, figsize=(7, 4.6), sharex=True,
+                                          gridspec_kw={"height_ratios": [1, 2, 0.6]})
+    ax_i.plot(t, _numpy(current), color="tab:green")
+    ax_i.set_ylabel("input I")
+    ax_u.plot(t, _numpy(mem), color="tab:blue", label="membrane U")
+    ax_u.axhline(threshold, color="tab:red", ls="--", label="threshold")
+    ax_u.set_ylabel("U (a.u.)")
+    ax_u.legend(loc="upper left", fontsize=8)
+    s = _numpy(spikes)
+    ax_s.vlines(t[s > 0], 0, 1, color="black")
+    ax_s.set_yticks([])
+    ax_s.set_ylabel("spikes")
+    ax_s.set_xlabel("time (ms)" if dt else "time step")
+    fig.suptitle(f"{title}: {int(s.sum())} spikes")
+    fig.tight_layout()
+    return fig
+
+
+def rate_histograms(rates: Mapping[str, torch.Tensor], title: str, bins: int = 20) -> plt.Figure:
+    """One histogram per layer of the firing rates of its neurons (spikes per step, in [0, 1])."""
+    fig, axes = plt.subplots(1, len(rates), figsize=(3.2 * len(rates) + 0.5, 3), squeeze=False)
+    for ax, (name, r) in zip(axes.flat, rates.items()):
+        values = _numpy(r).ravel()
+        ax.hist(values, bins=np.linspace(0, 1, bins + 1), color="tab:purple")
+        ax.set_yscale("log")
+        ax.set(title=f"{name}\nmean {values.mean():.3f}", xlabel="firing rate (spikes/step)", ylabel="neurons")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

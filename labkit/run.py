@@ -21,7 +21,7 @@ class Run:
     quick
         Quick mode (small sizes, same code path) or full mode.
     seed
-        Seed given to :func:`labkit.seed_everything`.
+        Seed given to :func:`labkit.config.seed_everything`.
     device
         Where models train.
     """
@@ -46,7 +46,7 @@ def start(quick: bool | str | None = None, seed: int = 0) -> Run:
     Parameters
     ----------
     quick
-        The notebook's ``QUICK`` parameter (see :func:`labkit.resolve_quick`).
+        The notebook's ``QUICK`` parameter (see :func:`labkit.config.resolve_quick`).
     seed
         Seed for Python, NumPy and torch.
 

@@ -59,8 +59,11 @@ __all__ = [
     "SumOverTime",
     "MeanOverTime",
     "lif_multistep",
+    "surrogate_derivative",
+    "stable_sigmoid",
     "lif_reference",
     "firing_rates",
+    "simulate_neuron",
     "default_fold",
 ]
 
@@ -78,12 +81,67 @@ def _reduce_like(grad: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return grad.reshape(like.shape)
 
 
-def _surrogate_derivative(spike_fn: SpikeFn, u: torch.Tensor) -> torch.Tensor:
-    """Elementwise derivative of the surrogate ``spike_fn`` at ``u`` (via its own backward)."""
+def surrogate_derivative(spike_fn: SpikeFn, u: torch.Tensor) -> torch.Tensor:
+    """Elementwise derivative that the surrogate ``spike_fn`` uses in place of the Heaviside's.
+
+    Parameters
+    ----------
+    spike_fn
+        A surrogate from :mod:`snntorch.surrogate`, e.g. ``surrogate.atan(alpha=2)``.
+    u
+        Membrane minus threshold, any shape.
+
+    Returns
+    -------
+    torch.Tensor
+        ``dS/du`` as the surrogate's backward pass computes it.
+
+    Examples
+    --------
+    >>> from snntorch import surrogate
+    >>> surrogate_derivative(surrogate.fast_sigmoid(slope=25), torch.tensor([0.0, 0.2])).tolist()
+    [1.0, 0.02777777798473835]
+    """
     with torch.enable_grad():
         leaf = u.detach().requires_grad_(True)
         (deriv,) = torch.autograd.grad(spike_fn(leaf), leaf, torch.ones_like(leaf))
     return deriv
+
+
+class _StableSigmoid(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u, slope):  # noqa: D102
+        ctx.save_for_backward(u)
+        ctx.slope = slope
+        return (u > 0).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):  # noqa: D102
+        (u,) = ctx.saved_tensors
+        sig = torch.sigmoid(ctx.slope * u)
+        return grad_output * ctx.slope * sig * (1 - sig), None
+
+
+def stable_sigmoid(slope: float = 25.0) -> SpikeFn:
+    """Sigmoid surrogate (Heaviside forward, ``k sigma(k u) (1 - sigma(k u))`` backward), overflow-free.
+
+    Same function as :func:`snntorch.surrogate.sigmoid`, whose backward computes
+    ``exp(-k u)`` directly: for ``u < -88 / k`` in float32 that overflows and the
+    gradient is NaN (measured with snnTorch 1.0: ``k = 5`` at ``u = -18`` gives
+    NaN), which silently ruins training. This version uses ``torch.sigmoid``.
+
+    Examples
+    --------
+    >>> surrogate_derivative(stable_sigmoid(5.0), torch.tensor([-30.0, 0.0])).tolist()
+    [0.0, 1.25]
+    """
+    if slope <= 0:
+        raise ValueError(f"slope must be > 0, got {slope}.")
+
+    def spike(u: torch.Tensor) -> torch.Tensor:
+        return _StableSigmoid.apply(u, slope)
+
+    return spike
 
 
 class _FusedLIF(torch.autograd.Function):
@@ -116,7 +174,7 @@ class _FusedLIF(torch.autograd.Function):
     def backward(ctx, grad_spk, grad_mem):  # noqa: D102
         beta, threshold, mems, spks = ctx.saved_tensors
         b = beta.clamp(0, 1)
-        surr = _surrogate_derivative(ctx.spike_fn, mems - threshold)
+        surr = surrogate_derivative(ctx.spike_fn, mems - threshold)
         from_spikes = grad_spk * surr
         direct = from_spikes + grad_mem
         # dU_t / dU_{t-1} = beta (subtract, none) or beta * (1 - r_t) with r_t = S_{t-1} (zero)
@@ -218,7 +276,7 @@ class LIF(nn.Module):
         returns its membrane trace).
     record
         Keep the last forward's spikes and membrane (detached) in
-        :attr:`spikes` and :attr:`mem` for plots and firing rates.
+        the attributes ``spikes`` and ``mem`` for plots and firing rates.
 
     Notes
     -----
@@ -370,8 +428,8 @@ class SpikingSequential(nn.Module):
 
     def lif_layers(self) -> list[tuple[str, LIF]]:
         """``(name, layer)`` for every :class:`LIF` in the network."""
-        return [(f"{i}:{type(self.layers[i - 1]).__name__ if i else 'input'}", layer)
-                for i, layer in enumerate(self.layers) if isinstance(layer, LIF)]
+        lifs = [layer for layer in self.layers if isinstance(layer, LIF)]
+        return [(f"LIF {k}", layer) for k, layer in enumerate(lifs, start=1)]
 
     def record(self, on: bool = True) -> "SpikingSequential":
         """Switch recording of spikes and membranes on (or off) in every LIF layer."""
@@ -394,3 +452,37 @@ def firing_rates(net: SpikingSequential) -> dict[str, torch.Tensor]:
         if layer.output == "spikes" and layer.spikes is not None:
             rates[name] = layer.spikes.mean(0)
     return rates
+
+
+def simulate_neuron(
+    current: torch.Tensor,
+    beta: float = 0.9,
+    threshold: float = 1.0,
+    reset_mechanism: ResetMode = "subtract",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Membrane and spikes ``[T]`` of one LIF neuron in the textbook form ``U[t] = beta U[t-1] + (1 - beta) I[t]``.
+
+    snnTorch (and :class:`LIF`) add the input unscaled, ``U[t] = beta U[t-1] + I[t]``:
+    the factor ``1 - beta`` is folded into the weights of a network. This helper
+    feeds ``(1 - beta) * current`` so that a constant current ``I`` drives the
+    membrane towards ``I`` (the steady state of the continuous equation with
+    ``R = 1``), which makes traces easy to read.
+
+    Parameters
+    ----------
+    current
+        Input current ``[T]``.
+    beta, threshold, reset_mechanism
+        As in :class:`LIF`.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(membrane [T], spikes [T])``.
+    """
+    if current.dim() != 1:
+        raise ValueError(f"current must be 1-D [T], got shape {tuple(current.shape)}.")
+    lif = LIF(beta=beta, threshold=threshold, reset_mechanism=reset_mechanism, record=True)
+    with torch.no_grad():
+        spikes = lif(((1 - beta) * current).view(-1, 1).float())
+    return lif.mem[:, 0], spikes[:, 0]

@@ -210,7 +210,7 @@ def fit(
     scheduler
         Optional learning-rate scheduler stepped once per epoch.
     device
-        Defaults to :func:`labkit.get_device`.
+        Defaults to :func:`labkit.config.get_device`.
     checkpoint
         File written atomically after every epoch (model, optimiser, scheduler,
         history, random state). ``None`` disables checkpointing.

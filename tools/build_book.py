@@ -14,6 +14,12 @@ A lab is not executed again when its notebook, the ``labkit`` sources,
 ``requirements.txt`` and ``QUICK`` are unchanged since its last successful run (a
 hash is stored next to the executed copy); ``--force`` runs it anyway.
 
+The staged ``_config.yml`` also loads this file as a Sphinx extension (``setup``
+below) with workarounds for the pinned Sphinx/theme versions: duplicated inline
+scripts (sphinx-thebe's ``const THEBE_JS_URL`` then throws on every page) and the
+theme's empty ``default_mode``. In the book, papermill's injected-parameters cell is
+hidden and the Colab badge picture is a local copy (the site loads nothing remote).
+
 ``--student`` builds a student edition without the exercise solutions
 (sphinx-exercise ``hide_solutions: true``) into ``_build/student/_build/html``.
 
@@ -32,7 +38,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -43,7 +48,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 SRC = BUILD / "src"
 STUDENT = BUILD / "student"
-LAB_NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))  # this checkout's labkit, also for autodoc (PYTHONPATH below)

@@ -3,8 +3,8 @@
 
 Labs are stored without outputs, execution counts, widget state or papermill
 metadata: the book build executes them, and clean files diff well. A code cell whose
-metadata has ``"keep_output": true`` keeps its outputs (for example a picture that
-cannot be regenerated offline).
+metadata has ``"keep_output": true`` keeps its outputs and execution count (see
+``tools/refresh_kept_outputs.py``, which refreshes them).
 
 Usage::
 
@@ -39,13 +39,11 @@ def strip_notebook(nb) -> bool:
             if key in cell.metadata:
                 del cell.metadata[key]
                 changed = True
-        if cell.cell_type != "code":
+        if cell.cell_type != "code" or cell.metadata.get("keep_output") is True:
             continue
         if cell.get("execution_count") is not None:
             cell.execution_count = None
             changed = True
-        if cell.metadata.get("keep_output") is True:
-            continue
         if cell.get("outputs"):
             cell.outputs = []
             changed = True
