@@ -149,7 +149,10 @@ class _FusedLIF(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, beta, threshold, spike_fn, reset):  # noqa: D102 - see class docstring
+        ctx.set_materialize_grads(False)  # an unused output (often the membrane) costs nothing
         b = beta.clamp(0, 1)
+        scalar_thr = threshold.numel() == 1
+        thr = threshold.item() if scalar_thr else threshold
         mems, spks = torch.empty_like(x), torch.empty_like(x)
         fired = torch.empty(x.shape[1:], dtype=torch.bool, device=x.device)
         for t in range(x.shape[0]):
@@ -160,11 +163,13 @@ class _FusedLIF(torch.autograd.Function):
                 torch.mul(mems[t - 1], 1 - spks[t - 1], out=mem)
                 mem.mul_(b).add_(x[t])
             else:
-                torch.mul(mems[t - 1], b, out=mem)
-                mem.add_(x[t])
+                torch.addcmul(x[t], mems[t - 1], b, out=mem)  # beta U + I
                 if reset == "subtract":
-                    mem.sub_(spks[t - 1] * threshold)
-            torch.gt(mem - threshold, 0, out=fired)
+                    if scalar_thr:
+                        mem.add_(spks[t - 1], alpha=-thr)
+                    else:
+                        mem.addcmul_(spks[t - 1], thr, value=-1)
+            torch.gt(mem, thr, out=fired)  # U > theta  <=>  U - theta > 0 in IEEE arithmetic
             spks[t].copy_(fired)
         ctx.spike_fn, ctx.reset = spike_fn, reset
         ctx.save_for_backward(beta, threshold, mems, spks)
@@ -174,9 +179,17 @@ class _FusedLIF(torch.autograd.Function):
     def backward(ctx, grad_spk, grad_mem):  # noqa: D102
         beta, threshold, mems, spks = ctx.saved_tensors
         b = beta.clamp(0, 1)
-        surr = surrogate_derivative(ctx.spike_fn, mems - threshold)
-        from_spikes = grad_spk * surr
-        direct = from_spikes + grad_mem
+        if grad_spk is not None:
+            # grad_spk * S'(U - theta), computed by the surrogate's own backward in one pass
+            with torch.enable_grad():
+                u = (mems - threshold).requires_grad_(True)
+                (direct,) = torch.autograd.grad(ctx.spike_fn(u), u, grad_spk)
+            from_spikes = direct
+            if grad_mem is not None:
+                direct = direct + grad_mem
+        else:
+            from_spikes = None
+            direct = grad_mem if grad_mem is not None else torch.zeros_like(mems)
         # dU_t / dU_{t-1} = beta (subtract, none) or beta * (1 - r_t) with r_t = S_{t-1} (zero)
         carry = b * (1 - spks[:-1]) if ctx.reset == "zero" else b.expand_as(mems[1:])
         grads = torch.empty_like(mems)
@@ -189,7 +202,7 @@ class _FusedLIF(torch.autograd.Function):
             inside = ((beta >= 0) & (beta <= 1)).to(mems.dtype)
             grad_beta = _reduce_like(grads[1:] * prev, beta) * inside
         if ctx.needs_input_grad[2]:
-            g_thr = -from_spikes
+            g_thr = -from_spikes if from_spikes is not None else torch.zeros_like(mems)
             if ctx.reset == "subtract":
                 g_thr[1:] -= grads[1:] * spks[:-1]
             grad_thr = _reduce_like(g_thr, threshold)
@@ -403,28 +416,49 @@ class SpikingSequential(nn.Module):
         self.fold = fold
 
     @staticmethod
-    def _stateless(layer: nn.Module, x: torch.Tensor, fold: bool) -> torch.Tensor:
-        T, B = x.shape[:2]
-        if x.stride(0) == 0:  # the same at every step (static input): compute once, broadcast again
-            out = layer(x[0])
-            return out.unsqueeze(0).expand(T, *out.shape)
-        if fold or isinstance(layer, nn.modules.batchnorm._BatchNorm):
-            out = layer(x.reshape(T * B, *x.shape[2:]))
-            return out.reshape(T, B, *out.shape[1:])
-        return torch.stack([layer(step) for step in x.unbind(0)])  # unbind: one backward node, not T
+    def _chain(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    def _run_stateless(self, layers: list[nn.Module], x: torch.Tensor, static: bool, fold: bool) -> torch.Tensor:
+        """Run consecutive stateless layers: once for a static input, else folded or per step."""
+        if not layers or static:
+            return self._chain(layers, x)
+        # split at batch-norm layers, which always see all T*B samples
+        groups: list[tuple[bool, list[nn.Module]]] = []
+        for layer in layers:
+            folded = fold or isinstance(layer, nn.modules.batchnorm._BatchNorm)
+            if groups and groups[-1][0] == folded:
+                groups[-1][1].append(layer)
+            else:
+                groups.append((folded, [layer]))
+        for folded, group in groups:
+            T, B = x.shape[:2]
+            if folded:
+                out = self._chain(group, x.reshape(T * B, *x.shape[2:]))
+                x = out.reshape(T, B, *out.shape[1:])
+            else:  # unbind/stack: one backward node each, not T
+                x = torch.stack([self._chain(group, step) for step in x.unbind(0)])
+        return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the network on ``[B, ...]`` (static input) or ``[T, B, ...]``; see ``static_input``."""
         fold = self.fold if self.fold is not None else default_fold(x.device)
-        if self.static_input:
-            # a stride-0 time axis: stateless layers see it and compute once (see _stateless)
-            x = x.unsqueeze(0).expand(self.num_steps, *x.shape)
+        static = self.static_input  # True while x has no time axis: stateless layers run once
+        pending: list[nn.Module] = []
         for layer in self.layers:
-            if getattr(layer, "temporal", False):
-                x = layer(x)
-            else:
-                x = self._stateless(layer, x, fold)
-        return x
+            if not getattr(layer, "temporal", False):
+                pending.append(layer)
+                continue
+            x = self._run_stateless(pending, x, static, fold)
+            pending = []
+            if static:  # broadcast over time without copying
+                x = x.unsqueeze(0).expand(self.num_steps, *x.shape)
+                static = False
+            x = layer(x)
+        x = self._run_stateless(pending, x, static, fold)
+        return x.unsqueeze(0).expand(self.num_steps, *x.shape) if static else x
 
     def lif_layers(self) -> list[tuple[str, LIF]]:
         """``(name, layer)`` for every :class:`LIF` in the network."""
