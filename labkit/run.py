@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from .config import get_device, resolve_quick, seed_everything
+from .config import cache_dir, get_device, resolve_quick, seed_everything
 
 __all__ = ["Run", "start"]
 
@@ -33,6 +37,35 @@ class Run:
     def pick(self, quick: object, full: object) -> object:
         """Return ``quick`` in quick mode and ``full`` otherwise (sizes, epochs, steps)."""
         return quick if self.quick else full
+
+    def checkpoint(self, name: str, **config: object) -> Path:
+        """Checkpoint file for a training run, keyed by its configuration.
+
+        The path is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``)
+        ``/<name>-<quick|full>-<hash of config and seed>.pt``: re-running a cell
+        resumes or reloads the same run (pass it to :func:`labkit.train.fit` with
+        ``resume=True``), while any change of ``config`` starts a fresh file.
+
+        Parameters
+        ----------
+        name
+            Short identifier, e.g. ``"lab02-atan"``.
+        **config
+            Everything that defines the run (sizes, epochs, learning rate, ...);
+            values must be JSON-serialisable or have a stable ``repr``.
+
+        Examples
+        --------
+        >>> run = Run(quick=True, seed=0, device=torch.device("cpu"))
+        >>> run.checkpoint("demo", epochs=2).name.startswith("demo-quick-")
+        True
+        """
+        if not re.fullmatch(r"[\w.-]+", name):
+            raise ValueError(f"name must be letters, digits, '.', '-' or '_', got {name!r}.")
+        key = json.dumps({"seed": self.seed, **config}, sort_keys=True, default=repr)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        root = Path(os.environ.get("LABKIT_CHECKPOINTS", cache_dir() / "checkpoints")).expanduser()
+        return root / f"{name}-{'quick' if self.quick else 'full'}-{digest}.pt"
 
     def __str__(self) -> str:
         mode = "quick" if self.quick else "full"

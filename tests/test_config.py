@@ -68,3 +68,16 @@ def test_is_static(monkeypatch):
     assert is_static() is True
     monkeypatch.delenv("LABKIT_STATIC")
     assert is_static() is True  # pytest is not a Jupyter kernel
+
+
+def test_run_checkpoint_path_is_keyed_by_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
+    run = labkit.Run(quick=True, seed=0, device=torch.device("cpu"))
+    a = run.checkpoint("lab02-atan", epochs=2, lr=1e-3)
+    assert a.parent == tmp_path and a.name.startswith("lab02-atan-quick-") and a.suffix == ".pt"
+    assert a == run.checkpoint("lab02-atan", lr=1e-3, epochs=2)  # order does not matter
+    assert a != run.checkpoint("lab02-atan", epochs=3, lr=1e-3)
+    assert a != labkit.Run(quick=True, seed=1, device=torch.device("cpu")).checkpoint("lab02-atan", epochs=2, lr=1e-3)
+    assert "-full-" in labkit.Run(quick=False, seed=0, device=torch.device("cpu")).checkpoint("x").name
+    with pytest.raises(ValueError, match="name"):
+        run.checkpoint("bad name/with slash")
