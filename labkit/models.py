@@ -6,15 +6,20 @@ Examples
 >>> net = mnist_snn(num_steps=4, channels=(4, 8))
 >>> net(torch.rand(2, 1, 28, 28)).shape
 torch.Size([2, 10])
+>>> cnn, snn = cifar_cnn(channels=(4, 8), hidden=16), cifar_snn(num_steps=3, channels=(4, 8), hidden=16)
+>>> cnn.features(torch.rand(2, 3, 32, 32)).shape, snn.features(torch.rand(2, 3, 32, 32)).shape
+(torch.Size([2, 16]), torch.Size([2, 16]))
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
+from .augment import RandomCropFlip
 from .snn import LIF, MeanOverTime, SpikeFn, SpikingSequential
 
-__all__ = ["mnist_snn"]
+__all__ = ["mnist_snn", "FeatureClassifier", "cifar_cnn", "cifar_snn"]
 
 
 def mnist_snn(
@@ -52,3 +57,87 @@ def mnist_snn(
         nn.Flatten(), nn.Linear(c2 * 4 * 4, 10), lif(reset_mechanism="none", output="membrane"),
         MeanOverTime(), num_steps=num_steps,
     )
+
+
+class FeatureClassifier(nn.Module):
+    """A ``body`` producing penultimate features ``[B, D]`` and a linear ``head`` on them.
+
+    ``features(x)`` is what the feature-mapping and similarity labs compare;
+    ``forward(x) = head(features(x))`` gives class scores.
+    """
+
+    def __init__(self, body: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.body, self.head = body, head
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features ``[B, D]``."""
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return self.head(self.features(x))
+
+
+def _conv_block(c_in: int, c_out: int, activation: nn.Module) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), activation, nn.MaxPool2d(2)]
+
+
+def cifar_cnn(channels: tuple[int, int] = (32, 64), hidden: int = 256, augment: bool = True) -> FeatureClassifier:
+    """CNN for 32x32 RGB: two blocks (Conv2d 3x3, BatchNorm2d, ReLU, MaxPool2d) and an MLP head.
+
+    Features are the ``hidden`` ReLU units of the MLP (non-negative, arbitrary units).
+
+    Parameters
+    ----------
+    channels
+        Channels of the two convolution blocks.
+    hidden
+        Width of the penultimate (feature) layer.
+    augment
+        Random crop and flip of the input while training (:class:`labkit.augment.RandomCropFlip`).
+    """
+    c1, c2 = channels
+    body = nn.Sequential(
+        *([RandomCropFlip()] if augment else []),
+        *_conv_block(3, c1, nn.ReLU()), *_conv_block(c1, c2, nn.ReLU()),
+        nn.Flatten(), nn.Linear(c2 * 8 * 8, hidden), nn.ReLU(),
+    )
+    return FeatureClassifier(body, nn.Linear(hidden, 10))
+
+
+def cifar_snn(
+    num_steps: int,
+    channels: tuple[int, int] = (32, 64),
+    hidden: int = 256,
+    beta: float = 0.9,
+    spike_grad: SpikeFn | None = None,
+    augment: bool = True,
+) -> FeatureClassifier:
+    """The spiking twin of :func:`cifar_cnn`: the same layers with a LIF layer in place of every ReLU.
+
+    The image is shown at each of ``num_steps`` steps (the first convolution and
+    batch norm run once). Features are the firing rates of the ``hidden`` LIF
+    neurons, averaged over time (spikes per step, in [0, 1]); the head is a
+    linear readout of those rates.
+
+    Parameters
+    ----------
+    num_steps
+        Time steps per image.
+    channels, hidden, augment
+        As in :func:`cifar_cnn`.
+    beta, spike_grad
+        Membrane decay and surrogate of every LIF layer.
+    """
+    c1, c2 = channels
+
+    def lif() -> LIF:
+        return LIF(beta=beta, spike_grad=spike_grad)
+
+    body = SpikingSequential(
+        *([RandomCropFlip()] if augment else []),
+        *_conv_block(3, c1, lif()), *_conv_block(c1, c2, lif()),
+        nn.Flatten(), nn.Linear(c2 * 8 * 8, hidden), lif(), MeanOverTime(),
+        num_steps=num_steps,
+    )
+    return FeatureClassifier(body, nn.Linear(hidden, 10))

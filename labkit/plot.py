@@ -36,6 +36,7 @@ __all__ = [
     "learning_curves",
     "membrane_trace",
     "rate_histograms",
+    "histograms",
 ]
 
 STYLE = {
@@ -342,14 +343,28 @@ def membrane_trace(
     return fig
 
 
-def rate_histograms(rates: Mapping[str, torch.Tensor], title: str, bins: int = 20) -> plt.Figure:
-    """One histogram per layer of the firing rates of its neurons (spikes per step, in [0, 1])."""
-    fig, axes = plt.subplots(1, len(rates), figsize=(3.2 * len(rates) + 0.5, 3), squeeze=False)
-    for ax, (name, r) in zip(axes.flat, rates.items()):
-        values = _numpy(r).ravel()
-        ax.hist(values, bins=np.linspace(0, 1, bins + 1), color="tab:purple")
-        ax.set_yscale("log")
-        ax.set(title=f"{name}\nmean {values.mean():.3f}", xlabel="firing rate (spikes/step)", ylabel="neurons")
+def histograms(
+    values: Mapping[str, torch.Tensor],
+    title: str,
+    xlabel: str,
+    bins: int | np.ndarray = 30,
+    ylabel: str = "count",
+    log: bool = True,
+) -> plt.Figure:
+    """One histogram panel per named tensor (all values pooled), with its mean in the panel title."""
+    fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values) + 0.5, 3), squeeze=False)
+    for ax, (name, v) in zip(axes.flat, values.items()):
+        flat = _numpy(v).ravel()
+        ax.hist(flat, bins=bins, color="tab:purple")
+        if log:
+            ax.set_yscale("log")
+        ax.set(title=f"{name}\nmean {flat.mean():.3f}", xlabel=xlabel, ylabel=ylabel)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def rate_histograms(rates: Mapping[str, torch.Tensor], title: str, bins: int = 20) -> plt.Figure:
+    """Histograms of firing rates (spikes per step, in [0, 1]), one panel per layer."""
+    return histograms(rates, title, xlabel="firing rate (spikes/step)", ylabel="neuron x image",
+                      bins=np.linspace(0, 1, bins + 1))

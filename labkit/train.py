@@ -67,7 +67,15 @@ class History:
 
 
 def _accuracy_count(scores: torch.Tensor, target: torch.Tensor) -> int:
+    """Correct predictions for class targets; 0 for regression (float) targets."""
+    if torch.is_floating_point(target):
+        return 0
     return int((scores.argmax(dim=-1) == target).sum().item())
+
+
+def _accuracy(correct: int, count: int, target: torch.Tensor) -> float:
+    """Accuracy in [0, 1], or NaN when the targets are not class labels (regression)."""
+    return float("nan") if torch.is_floating_point(target) else correct / max(count, 1)
 
 
 @torch.no_grad()
@@ -93,7 +101,8 @@ def evaluate(
     Returns
     -------
     tuple of float
-        ``(mean loss, accuracy in [0, 1])``.
+        ``(mean loss, accuracy in [0, 1])``; the accuracy is NaN for regression
+        (floating-point) targets.
     """
     device = torch.device(device) if device else next(model.parameters()).device
     was_training = model.training
@@ -108,7 +117,7 @@ def evaluate(
     model.train(was_training)
     if count == 0:
         raise ValueError("loader is empty: nothing to evaluate.")
-    return total_loss / count, correct / count
+    return total_loss / count, _accuracy(correct, count, targets)
 
 
 def _rng_state() -> dict[str, Any]:
@@ -194,7 +203,8 @@ def fit(
     Parameters
     ----------
     model
-        Module returning class scores ``[batch, classes]``; moved to ``device``.
+        Module returning class scores ``[batch, classes]`` (or any prediction, for
+        regression with float targets: accuracies are then NaN); moved to ``device``.
     train_loader
         Iterable of ``(inputs, targets)`` batches. With a shuffling
         ``DataLoader`` and no explicit generator the order follows torch's global
@@ -267,7 +277,7 @@ def fit(
             scheduler.step()
         history.epoch.append(epoch)
         history.train_loss.append(total_loss / max(count, 1))
-        history.train_acc.append(correct / max(count, 1))
+        history.train_acc.append(_accuracy(correct, count, targets))
         if val_loader is not None:
             val_loss, val_acc = evaluate(model, val_loader, loss_fn, device)
             history.val_loss.append(val_loss)

@@ -338,3 +338,19 @@ def test_atomic_save_leaves_no_temp_file(tmp_path):
     data._atomic_save(target, np.arange(5))
     assert np.load(target).tolist() == list(range(5))
     assert [p.name for p in tmp_path.iterdir()] == ["a.npy"]
+
+
+def test_tensor_loader_matches_plain_dataloader_order():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from labkit.data import tensor_loader
+
+    x, y = torch.arange(23.0), torch.arange(23)
+    torch.manual_seed(5)
+    plain = [(a.tolist(), b.tolist()) for a, b in DataLoader(TensorDataset(x, y), batch_size=5, shuffle=True)]
+    torch.manual_seed(5)
+    fast = [(a.tolist(), b.tolist()) for a, b in tensor_loader(x, y, batch_size=5, shuffle=True)]
+    assert fast == plain
+    assert [len(a) for a, _ in tensor_loader(x, y, batch_size=10)] == [10, 10, 3]
+    with pytest.raises(ValueError, match="batch_size"):
+        tensor_loader(x, batch_size=0)

@@ -130,3 +130,15 @@ def test_epochs_validated():
 
 def test_history_best_without_validation():
     assert History().best_val_acc != History().best_val_acc  # NaN
+
+
+def test_fit_regression_targets_give_nan_accuracy():
+    labkit.seed_everything(0)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
+    model = torch.nn.Linear(3, 1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    h = fit(model, loader, torch.optim.Adam(model.parameters(), lr=0.05), epochs=30,
+            loss_fn=torch.nn.functional.mse_loss, val_loader=loader, device="cpu")
+    assert h.val_loss[-1] < 0.05 * h.val_loss[0]
+    assert all(a != a for a in h.train_acc + h.val_acc)  # NaN

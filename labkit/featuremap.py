@@ -1,0 +1,216 @@
+"""Maps between two feature spaces (e.g. a CNN's and an SNN's) and how to score them.
+
+Workflow: :func:`extract_features` from both networks on the same images, fit a
+map in each direction with :func:`train_map` (gradient descent, identical settings
+for both directions) and check it against the closed-form :func:`ridge_map`, then
+score predictions with :func:`map_metrics` and compare with :func:`mean_baseline`.
+
+Examples
+--------
+>>> import torch
+>>> x = torch.randn(200, 5, dtype=torch.float64)
+>>> y = x @ torch.randn(5, 3, dtype=torch.float64) + 1.0
+>>> w, b = ridge_map(x, y, alpha=0.0)
+>>> round(map_metrics(x @ w + b, y)["r2"], 6)
+1.0
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from .data import tensor_loader
+from .train import History, fit
+
+__all__ = [
+    "extract_features",
+    "mse",
+    "mean_euclidean",
+    "mean_cosine",
+    "r2_score",
+    "map_metrics",
+    "ridge_map",
+    "train_map",
+    "mean_baseline",
+    "standardizer",
+    "participation_ratio",
+]
+
+
+@torch.no_grad()
+def extract_features(model: nn.Module, loader: Iterable, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Penultimate features ``model.features(x)`` and labels for every batch of ``loader`` (eval mode).
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``(features [N, D] on the CPU, labels [N])``.
+    """
+    was_training = model.training
+    model.eval().to(device)
+    feats, labels = [], []
+    for x, y in loader:
+        feats.append(model.features(x.to(device)).float().cpu())
+        labels.append(y)
+    model.train(was_training)
+    if not feats:
+        raise ValueError("loader is empty: no features to extract.")
+    return torch.cat(feats), torch.cat(labels)
+
+
+def _check_pair(pred: torch.Tensor, true: torch.Tensor) -> None:
+    if pred.shape != true.shape or pred.dim() != 2:
+        raise ValueError(f"pred and true must both be [N, D] with the same shape, got {tuple(pred.shape)} and {tuple(true.shape)}.")
+
+
+def mse(pred: torch.Tensor, true: torch.Tensor) -> float:
+    """Mean squared error over all samples and dimensions (squared feature units).
+
+    >>> mse(torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 4.0]]))
+    2.0
+    """
+    _check_pair(pred, true)
+    return F.mse_loss(pred.double(), true.double()).item()
+
+
+def mean_euclidean(pred: torch.Tensor, true: torch.Tensor) -> float:
+    """Mean over samples of the Euclidean distance between predicted and true feature vectors.
+
+    >>> mean_euclidean(torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[3.0, 4.0], [1.0, 1.0]]))
+    2.5
+    """
+    _check_pair(pred, true)
+    return (pred.double() - true.double()).norm(dim=1).mean().item()
+
+
+def mean_cosine(pred: torch.Tensor, true: torch.Tensor, eps: float = 1e-12) -> float:
+    """Mean over samples of the cosine similarity of predicted and true vectors (0 for a zero vector).
+
+    >>> mean_cosine(torch.tensor([[1.0, 0.0], [0.0, 2.0]]), torch.tensor([[2.0, 0.0], [1.0, 0.0]]))
+    0.5
+    """
+    _check_pair(pred, true)
+    p, t = pred.double(), true.double()
+    denom = (p.norm(dim=1) * t.norm(dim=1)).clamp_min(eps)
+    return ((p * t).sum(1) / denom).mean().item()
+
+
+def r2_score(pred: torch.Tensor, true: torch.Tensor) -> float:
+    """Fraction of the target variance explained, ``1 - SSE / SST`` (pooled over dimensions).
+
+    Unlike MSE it has no units, so the two directions of a map can be compared.
+
+    >>> r2_score(torch.tensor([[2.0], [2.0]]), torch.tensor([[1.0], [3.0]]))
+    0.0
+    """
+    _check_pair(pred, true)
+    t = true.double()
+    sse = ((pred.double() - t) ** 2).sum()
+    sst = ((t - t.mean(0)) ** 2).sum()
+    if sst == 0:
+        raise ValueError("true has zero variance: R^2 is undefined.")
+    return (1 - sse / sst).item()
+
+
+def map_metrics(pred: torch.Tensor, true: torch.Tensor) -> dict[str, float]:
+    """All scores of a predicted feature matrix: ``mse``, ``euclid``, ``cos`` and ``r2``."""
+    return {"mse": mse(pred, true), "euclid": mean_euclidean(pred, true),
+            "cos": mean_cosine(pred, true), "r2": r2_score(pred, true)}
+
+
+def ridge_map(x: torch.Tensor, y: torch.Tensor, alpha: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closed-form ridge regression ``y ~ x W + b`` (float64; the bias is not penalised).
+
+    Parameters
+    ----------
+    x, y
+        Training pairs ``[N, Dx]``, ``[N, Dy]``.
+    alpha
+        L2 penalty on ``W`` (>= 0), relative to ``N``: the solution minimises
+        ``||x W + b - y||^2 / N + alpha ||W||^2``.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        ``W [Dx, Dy]`` and ``b [Dy]``, float64.
+    """
+    if x.dim() != 2 or y.dim() != 2 or len(x) != len(y):
+        raise ValueError(f"x and y must be [N, D] with the same N, got {tuple(x.shape)} and {tuple(y.shape)}.")
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha}.")
+    x, y = x.double(), y.double()
+    mx, my = x.mean(0), y.mean(0)
+    xc, yc = x - mx, y - my
+    gram = xc.T @ xc / len(x) + alpha * torch.eye(x.shape[1], dtype=torch.float64)
+    w = torch.linalg.lstsq(gram, xc.T @ yc / len(x)).solution
+    return w, my - mx @ w
+
+
+def train_map(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    hidden: int | None = None,
+    x_val: torch.Tensor | None = None,
+    y_val: torch.Tensor | None = None,
+) -> tuple[nn.Module, History]:
+    """Fit a linear map (or a one-hidden-layer MLP with ``hidden`` ReLU units) from ``x`` to ``y`` by MSE.
+
+    Trained with Adam through :func:`labkit.train.fit`, so both directions of a
+    comparison can use exactly the same epochs, batch size and learning rate.
+    Seed with :func:`labkit.config.seed_everything` first for reproducible maps.
+
+    Returns
+    -------
+    tuple
+        ``(model, history)``; ``history.val_loss`` is the validation MSE per epoch.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"x and y must have the same number of rows, got {len(x)} and {len(y)}.")
+    dx, dy = x.shape[1], y.shape[1]
+    model: nn.Module = nn.Linear(dx, dy) if hidden is None else nn.Sequential(
+        nn.Linear(dx, hidden), nn.ReLU(), nn.Linear(hidden, dy))
+    loader = tensor_loader(x.float(), y.float(), batch_size=batch_size, shuffle=True)
+    val = None
+    if x_val is not None and y_val is not None:
+        val = tensor_loader(x_val.float(), y_val.float(), batch_size=1024)
+    history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs,
+                  loss_fn=F.mse_loss, val_loader=val, device="cpu", progress=False)
+    return model.eval(), history
+
+
+def mean_baseline(y_train: torch.Tensor, n: int) -> torch.Tensor:
+    """Predict the mean training feature vector for ``n`` samples: the score a map must beat."""
+    return y_train.float().mean(0, keepdim=True).expand(n, -1)
+
+
+def standardizer(x_train: torch.Tensor, eps: float = 1e-6):
+    """A function z-scoring features with the mean and standard deviation of ``x_train`` (per dimension)."""
+    mean, std = x_train.mean(0), x_train.std(0).clamp_min(eps)
+
+    def transform(x: torch.Tensor) -> torch.Tensor:
+        return (x - mean) / std
+
+    return transform
+
+
+def participation_ratio(x: torch.Tensor) -> float:
+    """Effective dimensionality ``(sum lambda)^2 / sum lambda^2`` of the feature covariance.
+
+    Equals ``D`` for isotropic features and 1 when all variance lies along one direction.
+
+    >>> round(participation_ratio(torch.eye(4).repeat(10, 1)), 6)
+    4.0
+    """
+    if x.dim() != 2 or len(x) < 2:
+        raise ValueError(f"x must be [N, D] with N >= 2, got shape {tuple(x.shape)}.")
+    xc = x.double() - x.double().mean(0)
+    eig = torch.linalg.eigvalsh(xc.T @ xc / (len(x) - 1)).clamp_min(0)
+    if eig.sum() == 0:
+        raise ValueError("x has zero variance: the participation ratio is undefined.")
+    return (eig.sum() ** 2 / (eig ** 2).sum()).item()

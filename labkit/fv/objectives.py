@@ -1,0 +1,247 @@
+"""What to maximise: objectives on a network's activations, read by forward hooks.
+
+An :class:`Objective` maps the activations of named layers (a dict from layer
+name to ``[B, C, H, W]`` tensor) to one value **per image** ``[B]``, the quantity
+to be *maximised*. Three granularities :cite:p:`olah2017feature`:
+
+* :func:`layer` - a whole layer (DeepDream: mean squared activation);
+* :func:`channel` - one feature map: mean activation of channel ``c`` over positions;
+* :func:`neuron` - one unit: channel ``c`` at one spatial position ``(row, col)``.
+
+Objectives add (``a + b``), subtract and scale by numbers (``0.5 * a``), so
+``channel("features.6", 28) - 0.1 * layer("features.6")`` is an objective too.
+Layers are named as in ``model.named_modules()`` (e.g. ``"features.6"``) and found
+with :meth:`torch.nn.Module.get_submodule`; :class:`Hooks` records their outputs.
+
+Examples
+--------
+>>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+>>> obj = channel("0", 1) + 0.5 * neuron("0", 2, (1, 1))
+>>> sorted(obj.layers), obj.name
+(['0'], 'channel 0:1 + 0.5 * neuron 0:2@(1, 1)')
+>>> acts = activations(net, torch.rand(2, 3, 5, 5), obj.layers)
+>>> obj(acts).shape
+torch.Size([2])
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+import torch
+from torch import nn
+
+__all__ = [
+    "Objective",
+    "layer",
+    "channel",
+    "neuron",
+    "Hooks",
+    "activations",
+]
+
+Acts = Mapping[str, torch.Tensor]
+
+
+class Objective:
+    """A differentiable score per image, computed from named layer activations.
+
+    Parameters
+    ----------
+    fn
+        Maps ``{layer name: activation}`` to values ``[B]`` (higher is better).
+    layers
+        Names of the layers ``fn`` reads.
+    name
+        Human-readable description (used in figure titles).
+    """
+
+    def __init__(self, fn: Callable[[Acts], torch.Tensor], layers: Iterable[str], name: str) -> None:
+        self.fn, self.layers, self.name = fn, frozenset(layers), name
+
+    def __call__(self, acts: Acts) -> torch.Tensor:
+        missing = self.layers - set(acts)
+        if missing:
+            raise KeyError(f"objective {self.name!r} needs activations of {sorted(missing)}.")
+        return self.fn(acts)
+
+    def __repr__(self) -> str:
+        return f"Objective({self.name!r})"
+
+    def __add__(self, other: Objective | float) -> Objective:
+        if isinstance(other, (int, float)):
+            return Objective(lambda a: self(a) + other, self.layers, f"{self.name} + {other:g}")
+        if not isinstance(other, Objective):
+            return NotImplemented
+        return Objective(lambda a: self(a) + other(a), self.layers | other.layers,
+                         f"{self.name} + {other.name}")
+
+    def __radd__(self, other: float) -> Objective:
+        if isinstance(other, (int, float)) and other == 0:  # sum([...]) starts at 0
+            return self
+        return self + other
+
+    def __neg__(self) -> Objective:
+        return Objective(lambda a: -self(a), self.layers, f"-({self.name})")
+
+    def __sub__(self, other: Objective | float) -> Objective:
+        return self + (-other)
+
+    def __mul__(self, factor: float) -> Objective:
+        if not isinstance(factor, (int, float)):
+            return NotImplemented
+        return Objective(lambda a: factor * self(a), self.layers, f"{factor:g} * {self.name}")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: float) -> Objective:
+        return self * (1.0 / divisor)
+
+
+def _check_channel(act: torch.Tensor, name: str, c: int) -> None:
+    if act.ndim != 4:
+        raise ValueError(f"layer {name!r} gives shape {tuple(act.shape)}; channel and neuron "
+                         "objectives need a convolutional [B, C, H, W] activation.")
+    if not 0 <= c < act.shape[1]:
+        raise IndexError(f"layer {name!r} has {act.shape[1]} channels; channel {c} does not exist.")
+
+
+def layer(name: str) -> Objective:
+    """The whole layer: mean of the squared activation over channels and positions (DeepDream).
+
+    Squaring rewards strong responses of either sign, so every unit of the layer
+    pulls the image towards what it already responds to.
+
+    Examples
+    --------
+    >>> layer("x")({"x": torch.full((1, 2, 3, 3), 2.0)}).tolist()
+    [4.0]
+    """
+    def fn(acts: Acts) -> torch.Tensor:
+        act = acts[name]
+        return act.pow(2).flatten(1).mean(1)
+
+    return Objective(fn, [name], f"layer {name}")
+
+
+def channel(name: str, c: int) -> Objective:
+    """Channel ``c`` of layer ``name``: its activation averaged over all positions.
+
+    Examples
+    --------
+    >>> act = torch.zeros(1, 3, 2, 2); act[0, 1] = 5.0
+    >>> channel("x", 1)({"x": act}).tolist()
+    [5.0]
+    """
+    def fn(acts: Acts) -> torch.Tensor:
+        act = acts[name]
+        _check_channel(act, name, c)
+        return act[:, c].flatten(1).mean(1)
+
+    return Objective(fn, [name], f"channel {name}:{c}")
+
+
+def neuron(name: str, c: int, position: tuple[int, int] | None = None) -> Objective:
+    """One unit: channel ``c`` of layer ``name`` at ``position = (row, col)``.
+
+    Parameters
+    ----------
+    name
+        Layer name.
+    c
+        Channel index.
+    position
+        ``(row, col)`` in the layer's feature map; ``None`` takes the centre
+        ``(H // 2, W // 2)`` of whatever size the map has.
+
+    Examples
+    --------
+    >>> act = torch.zeros(1, 2, 4, 4); act[0, 1, 3, 0] = 7.0
+    >>> neuron("x", 1, (3, 0))({"x": act}).tolist(), neuron("x", 1)({"x": act}).tolist()
+    ([7.0], [0.0])
+    """
+    def fn(acts: Acts) -> torch.Tensor:
+        act = acts[name]
+        _check_channel(act, name, c)
+        h, w = act.shape[-2:]
+        row, col = position if position is not None else (h // 2, w // 2)
+        if not (0 <= row < h and 0 <= col < w):
+            raise IndexError(f"layer {name!r} has a {h}x{w} map; position {(row, col)} is outside it.")
+        return act[:, c, row, col]
+
+    where = "centre" if position is None else f"({position[0]}, {position[1]})"
+    return Objective(fn, [name], f"neuron {name}:{c}@{where}")
+
+
+class _StopForward(Exception):
+    """Raised by a hook once every wanted layer has been recorded."""
+
+
+class Hooks:
+    """Context manager recording the outputs of named submodules during a forward pass.
+
+    Parameters
+    ----------
+    model
+        The network.
+    names
+        Submodule names (as in ``model.named_modules()``).
+    stop_early
+        Abort the forward pass as soon as every named layer has produced its
+        output (the layers after them are never computed). Use :meth:`run`.
+
+    Examples
+    --------
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 1))
+    >>> with Hooks(net, ["0"]) as hooks:
+    ...     acts = hooks.run(torch.rand(1, 1, 4, 4))  # stops before the Linear
+    >>> acts["0"].shape
+    torch.Size([1, 2, 2, 2])
+    """
+
+    def __init__(self, model: nn.Module, names: Iterable[str], stop_early: bool = True) -> None:
+        self.model, self.names, self.stop_early = model, list(dict.fromkeys(names)), stop_early
+        self.acts: dict[str, torch.Tensor] = {}
+        self._handles: list = []
+
+    def _module(self, name: str) -> nn.Module:
+        try:
+            return self.model.get_submodule(name)
+        except AttributeError as error:
+            known = [n for n, m in self.model.named_modules() if isinstance(m, nn.Conv2d)]
+            raise KeyError(f"the model has no layer {name!r}; its convolution layers are {known}.") from error
+
+    def __enter__(self) -> Hooks:
+        for name in self.names:
+            def hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
+                self.acts[name] = output
+                if self.stop_early and len(self.acts) == len(self.names):
+                    raise _StopForward
+            self._handles.append(self._module(name).register_forward_hook(hook))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Forward ``x`` and return the recorded activations ``{name: tensor}``."""
+        self.acts = {}
+        try:
+            self.model(x)
+        except _StopForward:
+            pass
+        missing = [n for n in self.names if n not in self.acts]
+        if missing:
+            raise RuntimeError(f"layers {missing} were not reached in the forward pass.")
+        return dict(self.acts)
+
+
+def activations(model: nn.Module, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
+    """Outputs of the named layers for input ``x`` (the forward pass stops after the last one).
+
+    Gradients flow as usual; wrap the call in :func:`torch.no_grad` to measure only.
+    """
+    with Hooks(model, names) as hooks:
+        return hooks.run(x)
