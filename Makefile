@@ -23,7 +23,7 @@ book: venv
 	$(BIN)/python tools/build_book.py --quick $(QUICK)
 
 test-unit: venv
-	$(BIN)/python -m pytest tests -m "not book" -n 2 --dist loadfile
+	$(BIN)/python -m pytest tests labkit --doctest-modules -m "not book" -n 2 --dist loadfile
 
 test-notebooks: venv
 	LABKIT_QUICK=1 LABKIT_STATIC=1 $(BIN)/python -m pytest --nbval-lax labs -n 2 --dist loadfile -p no:cacheprovider

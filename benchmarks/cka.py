@@ -17,8 +17,8 @@ To keep the run short, ``labkit_exact`` and ``gram`` compute only the 6 diagonal
 (i, i), which contain every layer once on each side, and their times are scaled by 6 to
 36 pairs. For ``gram`` this scaling is exact in operation count (the Gram products cost
 ``n^2 (d_i + d_j)`` and the centring ``n^2`` per pair); for ``labkit_exact`` it is an
-upper bound (feature space costs ``n (d_i^2 + d_j^2 + d_i d_j)``, largest on the
-diagonal). Timings exclude generating the features. Peak memory is the child process's
+upper bound (feature space costs ``n (d_i^2 + d_j^2 + d_i d_j)`` per pair, and
+``6 * sum(d_i^2) >= (sum d_i)^2``). Timings exclude generating the features. Peak memory is the child process's
 peak resident set (``ru_maxrss``) and its growth over the RSS after imports, which for
 the full-data variants includes the ``n x 8064`` float32 features they need at once.
 

@@ -190,11 +190,21 @@ def mean_baseline(y_train: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def standardizer(x_train: torch.Tensor, eps: float = 1e-6):
-    """A function z-scoring features with the mean and standard deviation of ``x_train`` (per dimension)."""
-    mean, std = x_train.mean(0), x_train.std(0).clamp_min(eps)
+    """A function z-scoring features with the mean and standard deviation of ``x_train`` (per dimension).
+
+    Dimensions that are constant in ``x_train`` (e.g. a neuron that never fired on
+    the training images) carry no information to scale by: they map to 0 instead of
+    being divided by a tiny number.
+
+    >>> z = standardizer(torch.tensor([[1.0, 5.0], [3.0, 5.0]]))
+    >>> z(torch.tensor([[3.0, 9.0]])).tolist()
+    [[0.7071067690849304, 0.0]]
+    """
+    mean, std = x_train.mean(0), x_train.std(0)
+    scale = torch.where(std > eps, 1 / std.clamp_min(eps), torch.zeros_like(std))
 
     def transform(x: torch.Tensor) -> torch.Tensor:
-        return (x - mean) / std
+        return (x - mean) * scale
 
     return transform
 
@@ -204,7 +214,7 @@ def participation_ratio(x: torch.Tensor) -> float:
 
     Equals ``D`` for isotropic features and 1 when all variance lies along one direction.
 
-    >>> round(participation_ratio(torch.eye(4).repeat(10, 1)), 6)
+    >>> round(participation_ratio(torch.cat([torch.eye(4), -torch.eye(4)])), 6)
     4.0
     """
     if x.dim() != 2 or len(x) < 2:

@@ -65,6 +65,8 @@ def test_standardizer():
     z = fm.standardizer(x)(x)
     torch.testing.assert_close(z.mean(0), torch.zeros(2))
     torch.testing.assert_close(z.std(0), torch.ones(2))
+    silent_in_training = fm.standardizer(torch.tensor([[0.0, 1.0], [0.0, 2.0]]))
+    assert silent_in_training(torch.tensor([[0.5, 1.5]])).tolist() == [[0.0, 0.0]]
 
 
 def test_extract_features_from_twins():
