@@ -107,13 +107,15 @@ class AlexNet(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0.5) -> AlexNet:
+def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0.0) -> AlexNet:
     """An AlexNet-style network for 32x32 images.
 
     Five convolutions with AlexNet's channel pattern (64, 192, 384, 256, 256)
     multiplied by ``width``, ReLU, three overlapping 3x3 max-pools of stride 2
-    (32 -> 16 -> 8 -> 4 px), and a three-layer classifier with dropout.
-    conv1 and conv2 are 5x5 (AlexNet: 11x11 at stride 4, and 5x5), the others 3x3.
+    (32 -> 16 -> 8 -> 4 px), and a three-layer classifier (optionally with
+    dropout). conv1 and conv2 are 5x5 (AlexNet: 11x11 at stride 4, and 5x5), the
+    others 3x3. Weights start with He (Kaiming) initialisation and zero biases,
+    which lets this normalisation-free stack learn within a few epochs.
 
     Parameters
     ----------
@@ -138,6 +140,10 @@ def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0
         nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(),
         nn.Linear(hidden, num_classes),
     )
+    for module in (*features, *classifier):
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            nn.init.zeros_(module.bias)
     return AlexNet(Normalize(CIFAR10_MEAN, CIFAR10_STD), features, nn.AdaptiveAvgPool2d(4), classifier)
 
 
@@ -187,7 +193,7 @@ def _imagenet_alexnet() -> tuple[AlexNet, float]:
     import torchvision
 
     weights = torchvision.models.AlexNet_Weights.IMAGENET1K_V1
-    with contextlib.redirect_stderr(io.StringIO()):  # torch.hub's "Downloading..." line
+XX
         net = torchvision.models.alexnet(weights=weights, progress=False)
     top1 = float(weights.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1", float("nan")))
     model = AlexNet(Normalize(IMAGENET_MEAN, IMAGENET_STD), net.features, net.avgpool, net.classifier)
@@ -203,7 +209,7 @@ def load_alexnet(
     epochs: int | None = None,
     width: float | None = None,
     lr: float = 1e-3,
-    batch_size: int = 128,
+    batch_size: int = 64,
     progress: bool | None = None,
 ) -> LoadedAlexNet:
     """AlexNet with ImageNet weights, or an AlexNet-style network trained here on CIFAR-10.

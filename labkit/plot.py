@@ -37,6 +37,7 @@ __all__ = [
     "membrane_trace",
     "rate_histograms",
     "histograms",
+    "heatmap",
 ]
 
 STYLE = {
@@ -368,3 +369,33 @@ def rate_histograms(rates: Mapping[str, torch.Tensor], title: str, bins: int = 2
     """Histograms of firing rates (spikes per step, in [0, 1]), one panel per layer."""
     return histograms(rates, title, xlabel="firing rate (spikes/step)", ylabel="neuron x image",
                       bins=np.linspace(0, 1, bins + 1))
+
+
+def heatmap(
+    matrix: torch.Tensor,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    xticklabels: Sequence[str] | None = None,
+    yticklabels: Sequence[str] | None = None,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    colorbar_label: str = "CKA",
+    annotate: bool = True,
+    ax: plt.Axes | None = None,
+) -> plt.Figure:
+    """A matrix as a colour map (rows top to bottom), values written in the cells when ``annotate``."""
+    m = _numpy(matrix)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.0 + 0.55 * m.shape[1], 0.8 + 0.5 * m.shape[0]))
+    shown = ax.imshow(m, vmin=vmin, vmax=vmax, cmap="magma", aspect="auto")
+    ax.grid(False)
+    ax.set_xticks(range(m.shape[1]), xticklabels if xticklabels is not None else range(m.shape[1]),
+                  rotation=45 if xticklabels is not None else 0, ha="right" if xticklabels is not None else "center")
+    ax.set_yticks(range(m.shape[0]), yticklabels if yticklabels is not None else range(m.shape[0]))
+    if annotate and m.size <= 100:
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="black" if v > vmin + 0.6 * (vmax - vmin) else "white")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig.colorbar(shown, ax=ax, label=colorbar_label, shrink=0.85)
+    return fig

@@ -1,0 +1,136 @@
+"""Small residual networks for 32x32 images, as ANN and SNN twins with the same layout.
+
+Layout (``depth`` blocks per stage, stage widths ``width``, ``2 width``):
+
+``stem (conv 3x3, BN, act) - stage 1 - stage 2 (first block strides 2) - global average pool - linear``
+
+Each block is ``conv, BN, act, conv, BN`` plus the shortcut (identity, or a 1x1
+convolution with BN when the shape changes), followed by ``act``. In the ANN
+``act`` is ReLU; in the SNN it is a :class:`labkit.snn.LIF` layer, the shortcut
+adds the block's input spikes to the input current of its output neurons (the
+"spiking ResNet" arrangement), and the classifier reads the mean membrane of a
+non-spiking LIF over time. ``residual=False`` removes every shortcut.
+
+The outputs of the stem and of every block are named ``layers.0`` ... ``layers.K``
+in both twins (:func:`block_names`), so :func:`labkit.record.record_features`
+records the same places in both.
+
+Examples
+--------
+>>> import torch
+>>> ann = resnet_ann(width=4, depth=1)
+>>> snn = resnet_snn(num_steps=2, width=4, depth=1)
+>>> ann(torch.rand(2, 3, 32, 32)).shape, snn(torch.rand(2, 3, 32, 32)).shape
+(torch.Size([2, 10]), torch.Size([2, 10]))
+>>> block_names(ann) == block_names(snn) == ["layers.0", "layers.1", "layers.2"]
+True
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .snn import LIF, MeanOverTime, SpikeFn, SpikingSequential
+
+__all__ = ["resnet_ann", "resnet_snn", "block_names", "set_static_input", "BasicBlock", "SpikingBlock"]
+
+
+def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False), nn.BatchNorm2d(c_out)]
+
+
+class BasicBlock(nn.Module):
+    """ANN residual block: ``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, residual: bool = True) -> None:
+        super().__init__()
+        self.path = nn.Sequential(*_conv_bn(c_in, c_out, stride=stride), nn.ReLU(), *_conv_bn(c_out, c_out))
+        self.residual = residual
+        self.shortcut = (nn.Identity() if stride == 1 and c_in == c_out
+                         else nn.Sequential(*_conv_bn(c_in, c_out, kernel=1, stride=stride)))
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        out = self.path(x)
+        return self.act(out + self.shortcut(x) if self.residual else out)
+
+
+class SpikingBlock(nn.Module):
+    """SNN residual block on ``[T, B, C, H, W]``: ``LIF(bn(conv(LIF(bn(conv(x))))) + shortcut(x))``."""
+
+    temporal = True
+
+    def __init__(self, c_in: int, c_out: int, num_steps: int, stride: int = 1, residual: bool = True,
+                 beta: float = 0.9, spike_grad: SpikeFn | None = None) -> None:
+        super().__init__()
+        self.path = SpikingSequential(*_conv_bn(c_in, c_out, stride=stride), LIF(beta, spike_grad=spike_grad),
+                                      *_conv_bn(c_out, c_out), num_steps=num_steps, static_input=False)
+        self.residual = residual
+        self.shortcut = (None if stride == 1 and c_in == c_out else
+                         SpikingSequential(*_conv_bn(c_in, c_out, kernel=1, stride=stride),
+                                           num_steps=num_steps, static_input=False))
+        self.act = LIF(beta, spike_grad=spike_grad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        current = self.path(x)
+        if self.residual:
+            current = current + (x if self.shortcut is None else self.shortcut(x))
+        return self.act(current)
+
+
+def _stages(width: int, depth: int) -> list[tuple[int, int, int]]:
+    """``(c_in, c_out, stride)`` of every block."""
+    if width < 1 or depth < 1:
+        raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}.")
+    plan, c = [], width
+    for stage, c_out in enumerate((width, 2 * width)):
+        for i in range(depth):
+            plan.append((c, c_out, 2 if stage == 1 and i == 0 else 1))
+            c = c_out
+    return plan
+
+
+def resnet_ann(width: int = 16, depth: int = 2, residual: bool = True) -> nn.Module:
+    """The ANN twin (see the module docstring). ``layers.0`` is the stem; ``layers.1...`` the blocks."""
+    plan = _stages(width, depth)
+    blocks = [nn.Sequential(*_conv_bn(3, width), nn.ReLU())]
+    blocks += [BasicBlock(c_in, c_out, stride, residual) for c_in, c_out, stride in plan]
+    net = nn.Sequential()
+    net.layers = nn.Sequential(*blocks)
+    net.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10))
+    return net
+
+
+def resnet_snn(num_steps: int, width: int = 16, depth: int = 2, residual: bool = True, beta: float = 0.9,
+               spike_grad: SpikeFn | None = None) -> nn.Module:
+    """The SNN twin: the image is shown at every step; ``layers.K`` outputs spikes ``[T, B, C, H, W]``."""
+    plan = _stages(width, depth)
+    stem = SpikingSequential(*_conv_bn(3, width), LIF(beta, spike_grad=spike_grad), num_steps=num_steps)
+    blocks = [SpikingBlock(c_in, c_out, num_steps, stride, residual, beta, spike_grad)
+              for c_in, c_out, stride in plan]
+    net = nn.Sequential()
+    net.layers = nn.Sequential(stem, *blocks)
+    net.head = SpikingSequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10),
+                                 LIF(beta, spike_grad=spike_grad, reset_mechanism="none", output="membrane"),
+                                 MeanOverTime(), num_steps=num_steps, static_input=False)
+    return net
+
+
+def block_names(net: nn.Module) -> list[str]:
+    """Names of the stem and block outputs, for :func:`labkit.record.record_features`."""
+    return [f"layers.{i}" for i in range(len(net.layers))]
+
+
+def set_static_input(net: nn.Module, static: bool) -> nn.Module:
+    """Switch a :func:`resnet_snn` between still images ``[B, C, H, W]`` and sequences ``[T, B, C, H, W]``.
+
+    With ``static=False`` the network takes a time-varying input, e.g. a rate-coded
+    spike train of the image (:func:`labkit.encoding.rate`) or event frames, with
+    the same weights.
+    """
+    stem = net.layers[0]
+    if not isinstance(stem, SpikingSequential):
+        raise TypeError("set_static_input expects a network built by resnet_snn.")
+    stem.static_input = static
+    return net
