@@ -193,7 +193,8 @@ def _imagenet_alexnet() -> tuple[AlexNet, float]:
     import torchvision
 
     weights = torchvision.models.AlexNet_Weights.IMAGENET1K_V1
-XX
+    chatter = io.StringIO()  # torch.hub's "Downloading ..." line: not worth showing on failure
+    with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
         net = torchvision.models.alexnet(weights=weights, progress=False)
     top1 = float(weights.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1", float("nan")))
     model = AlexNet(Normalize(IMAGENET_MEAN, IMAGENET_STD), net.features, net.avgpool, net.classifier)

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from .config import get_device, is_static
 
-__all__ = ["History", "evaluate", "fit", "save_checkpoint", "load_checkpoint"]
+__all__ = ["History", "evaluate", "fit", "train_classifier", "save_checkpoint", "load_checkpoint"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -295,3 +295,58 @@ def fit(
                 "rng": _rng_state(),
             })
     return history
+
+
+def train_classifier(
+    model: torch.nn.Module,
+    train_set: Any,
+    test_set: Any,
+    run: Any,
+    name: str,
+    epochs: int,
+    lr: float = 2e-3,
+    batch_size: int = 128,
+    seed: int | None = None,
+    **config: Any,
+) -> History:
+    """The labs' standard recipe: Adam, cosine learning-rate decay, resumable checkpoint.
+
+    Seeds every generator with ``seed`` (default ``run.seed``) so that the data
+    order is the same for every model trained this way, then calls :func:`fit`
+    with ``checkpoint=run.checkpoint(name, ...)`` and ``resume=True``: re-running
+    the cell reloads the finished run, an interrupted one continues.
+
+    Parameters
+    ----------
+    model
+        Classifier returning class scores.
+    train_set, test_set
+        :class:`labkit.data.ImageSet` (anything with ``loader(batch_size, shuffle)`` and ``len``).
+    run
+        The :class:`labkit.Run` of the lab (device and checkpoint folder).
+    name
+        Checkpoint name, e.g. ``"lab03-cnn"``.
+    epochs, lr, batch_size
+        Training settings.
+    seed
+        Seed for initial weights and data order; ``run.seed`` if omitted. The
+        model's weights are drawn before this call, so seed before building it too.
+    **config
+        Anything else that defines the run (sizes, time steps ...), for the checkpoint key.
+
+    Returns
+    -------
+    History
+        With the test accuracy per epoch in ``val_acc``.
+    """
+    from .config import seed_everything
+
+    seed = run.seed if seed is None else seed
+    seed_everything(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    checkpoint = run.checkpoint(name, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                                n_train=len(train_set), **config)
+    return fit(model, train_set.loader(batch_size=batch_size, shuffle=True), optimizer, epochs=epochs,
+               val_loader=test_set.loader(batch_size=500), scheduler=scheduler, device=run.device,
+               checkpoint=checkpoint, resume=True)

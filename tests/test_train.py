@@ -142,3 +142,26 @@ def test_fit_regression_targets_give_nan_accuracy():
             loss_fn=torch.nn.functional.mse_loss, val_loader=loader, device="cpu")
     assert h.val_loss[-1] < 0.05 * h.val_loss[0]
     assert all(a != a for a in h.train_acc + h.val_acc)  # NaN
+
+
+def test_train_classifier_checkpoints_and_reloads(monkeypatch, tmp_path):
+    from labkit.data import ImageSet
+    from labkit.train import train_classifier
+
+    monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(40, 1, 4, 4, generator=g)
+    labels = (images.mean((1, 2, 3)) > 0.5).long()
+    data = ImageSet(images, labels, ["lo", "hi"], "toy", "train", "toy data")
+    run = labkit.Run(quick=True, seed=0, device=torch.device("cpu"))
+
+    def model():
+        labkit.seed_everything(0)
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+
+    first = train_classifier(model(), data, data, run, "toy", epochs=3, batch_size=8, width=16)
+    assert len(first.val_acc) == 3 and len(list(tmp_path.glob("toy-quick-*.pt"))) == 1
+    again = train_classifier(model(), data, data, run, "toy", epochs=3, batch_size=8, width=16)
+    assert again.train_loss == first.train_loss  # reloaded, not retrained
+    train_classifier(model(), data, data, run, "toy", epochs=3, batch_size=8, width=32)
+    assert len(list(tmp_path.glob("toy-quick-*.pt"))) == 2  # another config, another file
