@@ -1,9 +1,9 @@
 """AlexNet for lab 04: ImageNet weights when they can be downloaded, else one trained here.
 
 :func:`load_alexnet` first asks torchvision for AlexNet with its ImageNet weights
-:cite:p:`krizhevsky2012imagenet`. Offline (no weights can be downloaded) it
+(Krizhevsky et al., 2012). Offline (no weights can be downloaded) it
 trains :func:`alexnet_cifar`, an AlexNet-style network for 32x32 images, on
-CIFAR-10 :cite:p:`krizhevsky2009learning` with :func:`labkit.train.fit` (an atomic
+CIFAR-10 (Krizhevsky, 2009) with :func:`labkit.train.fit` (an atomic
 checkpoint per epoch, resumable, reused on the next run) and says so in its
 ``description``, which every figure title of the lab repeats: randomly
 initialised weights are never passed off as trained ones.
@@ -40,6 +40,7 @@ from .train import History, fit
 __all__ = [
     "ALEXNET_CHANNELS",
     "CONV_LAYERS",
+    "RELU_AFTER",
     "VISUALISED_LAYERS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -58,6 +59,11 @@ ALEXNET_CHANNELS: tuple[int, ...] = (64, 192, 384, 256, 256)
 CONV_LAYERS: dict[str, str] = {
     "conv1": "features.0", "conv2": "features.3", "conv3": "features.6",
     "conv4": "features.8", "conv5": "features.10",
+}
+#: The ReLU after each convolution (its output is the rectified activation the next layer sees).
+RELU_AFTER: dict[str, str] = {
+    "features.0": "features.1", "features.3": "features.4", "features.6": "features.7",
+    "features.8": "features.9", "features.10": "features.11",
 }
 #: An early, a middle and a deep convolution, visualised in lab 04.
 VISUALISED_LAYERS: dict[str, str] = {

@@ -38,6 +38,7 @@ __all__ = [
     "rate_histograms",
     "histograms",
     "heatmap",
+    "heatmaps",
 ]
 
 STYLE = {
@@ -398,4 +399,25 @@ def heatmap(
                     color="black" if v > vmin + 0.6 * (vmax - vmin) else "white")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     fig.colorbar(shown, ax=ax, label=colorbar_label, shrink=0.85)
+    return fig
+
+
+def heatmaps(
+    matrices: Mapping[str, torch.Tensor],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    ticklabels: Sequence[str] | None = None,
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+) -> plt.Figure:
+    """Several :func:`heatmap` panels side by side, one per named matrix, sharing the colour range."""
+    n = len(matrices)
+    size = max(_numpy(m).shape[1] for m in matrices.values())
+    fig, axes = plt.subplots(1, n, figsize=(n * (1.6 + 0.45 * size), 1.2 + 0.42 * size), squeeze=False)
+    for ax, (name, m) in zip(axes.flat, matrices.items()):
+        heatmap(m, title=name, xlabel=xlabel, ylabel=ylabel, xticklabels=ticklabels, yticklabels=ticklabels,
+                vmin=vmin, vmax=vmax, annotate=size <= 6, ax=ax)
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

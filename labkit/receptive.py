@@ -2,7 +2,7 @@
 
 For a stack of layers with kernel ``k``, stride ``s``, padding ``p`` and dilation
 ``d`` (effective kernel ``k' = d (k - 1) + 1``), three numbers per layer locate
-every unit's receptive field on the input :cite:p:`araujo2019computing`:
+every unit's receptive field on the input (Araujo et al., 2019):
 
 * **size** ``r``: side of the input window a unit sees,
   ``r_out = r_in + (k' - 1) j_in``;

@@ -2,7 +2,7 @@
 
 An :class:`Objective` maps the activations of named layers (a dict from layer
 name to ``[B, C, H, W]`` tensor) to one value **per image** ``[B]``, the quantity
-to be *maximised*. Three granularities :cite:p:`olah2017feature`:
+to be *maximised*. Three granularities (Olah et al., 2017):
 
 * :func:`layer` - a whole layer (DeepDream: mean squared activation);
 * :func:`channel` - one feature map: mean activation of channel ``c`` over positions;
@@ -40,9 +40,6 @@ __all__ = [
     "activations",
 ]
 
-Acts = Mapping[str, torch.Tensor]
-
-
 class Objective:
     """A differentiable score per image, computed from named layer activations.
 
@@ -56,10 +53,10 @@ class Objective:
         Human-readable description (used in figure titles).
     """
 
-    def __init__(self, fn: Callable[[Acts], torch.Tensor], layers: Iterable[str], name: str) -> None:
+    def __init__(self, fn: Callable[[Mapping[str, torch.Tensor]], torch.Tensor], layers: Iterable[str], name: str) -> None:
         self.fn, self.layers, self.name = fn, frozenset(layers), name
 
-    def __call__(self, acts: Acts) -> torch.Tensor:
+    def __call__(self, acts: Mapping[str, torch.Tensor]) -> torch.Tensor:
         missing = self.layers - set(acts)
         if missing:
             raise KeyError(f"objective {self.name!r} needs activations of {sorted(missing)}.")
@@ -117,7 +114,7 @@ def layer(name: str) -> Objective:
     >>> layer("x")({"x": torch.full((1, 2, 3, 3), 2.0)}).tolist()
     [4.0]
     """
-    def fn(acts: Acts) -> torch.Tensor:
+    def fn(acts: Mapping[str, torch.Tensor]) -> torch.Tensor:
         act = acts[name]
         return act.pow(2).flatten(1).mean(1)
 
@@ -133,7 +130,7 @@ def channel(name: str, c: int) -> Objective:
     >>> channel("x", 1)({"x": act}).tolist()
     [5.0]
     """
-    def fn(acts: Acts) -> torch.Tensor:
+    def fn(acts: Mapping[str, torch.Tensor]) -> torch.Tensor:
         act = acts[name]
         _check_channel(act, name, c)
         return act[:, c].flatten(1).mean(1)
@@ -160,7 +157,7 @@ def neuron(name: str, c: int, position: tuple[int, int] | None = None) -> Object
     >>> neuron("x", 1, (3, 0))({"x": act}).tolist(), neuron("x", 1)({"x": act}).tolist()
     ([7.0], [0.0])
     """
-    def fn(acts: Acts) -> torch.Tensor:
+    def fn(acts: Mapping[str, torch.Tensor]) -> torch.Tensor:
         act = acts[name]
         _check_channel(act, name, c)
         h, w = act.shape[-2:]

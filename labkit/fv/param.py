@@ -1,7 +1,7 @@
 """Image parameterisations for feature visualisation: Fourier space, decorrelated colour.
 
 Optimising pixels directly gives high-frequency noise that excites a network but
-tells a person little. Following Lucid/Lucent :cite:p:`olah2017feature`, the image
+tells a person little. Following Lucid/Lucent (Olah et al., 2017), the image
 is described instead by
 
 1. its **2-D Fourier spectrum**, scaled by ``1 / frequency`` so that every spatial

@@ -2,8 +2,8 @@
 
 An image optimised for one exact pixel grid exploits the network with
 high-frequency patterns. Asking it to excite the network under small random
-shifts, zooms and rotations (Lucid's "transformation robustness"
-:cite:p:`olah2017feature`) gives cleaner pictures. Every transform here is a
+shifts, zooms and rotations ("transformation robustness", Olah et al., 2017)
+gives cleaner pictures. Every transform here is a
 callable ``t(images, generator=None)`` on ``[B, C, H, W]`` tensors, differentiable
 with respect to the images, and draws its random choices from the optional
 :class:`torch.Generator`, so a seeded generator reproduces the same sequence.
@@ -52,6 +52,15 @@ class Transform:
         """Size of the output for an input of ``height x width`` pixels."""
         return height, width
 
+    def mean_shift(self) -> float:
+        """Average shift (pixels, both axes) of image content from input to output.
+
+        A point at ``(y, x)`` of the input lands on average at
+        ``(y + shift, x + shift)`` of the output: use it to map output positions
+        (e.g. a unit's receptive field) back onto the optimised image.
+        """
+        return 0.0
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({fields})"
@@ -82,6 +91,9 @@ class Pad(Transform):
     def out_size(self, height: int, width: int) -> tuple[int, int]:  # noqa: D102
         return height + 2 * self.width, width + 2 * self.width
 
+    def mean_shift(self) -> float:  # noqa: D102
+        return float(self.width)
+
 
 class Jitter(Transform):
     """Random crop that removes ``d`` pixels in each direction (a random shift of up to ``d - 1``).
@@ -106,6 +118,9 @@ class Jitter(Transform):
 
     def out_size(self, height: int, width: int) -> tuple[int, int]:  # noqa: D102
         return height - self.d, width - self.d
+
+    def mean_shift(self) -> float:  # noqa: D102
+        return -(self.d - 1) / 2
 
 
 def _affine(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
@@ -185,6 +200,9 @@ class Compose(Transform):
         for t in self.transforms:
             height, width = t.out_size(height, width)
         return height, width
+
+    def mean_shift(self) -> float:  # noqa: D102
+        return sum(t.mean_shift() for t in self.transforms)
 
     def __repr__(self) -> str:
         return "Compose([" + ", ".join(repr(t) for t in self.transforms) + "])"

@@ -1,0 +1,342 @@
+"""Figures for lab 04: convolution kernels, feature visualisations and receptive fields.
+
+Same conventions as :mod:`labkit.plot`: every function gives its figure a title,
+labels axes with units, and returns the ``Figure``.
+
+Examples
+--------
+>>> import torch
+>>> fig = kernel_tiles(torch.randn(8, 3, 5, 5), title="Random kernels")
+>>> fig.axes[0].get_title()
+'8 kernels, 5x5 px, RGB'
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.patches import Rectangle
+
+from .plot import _numpy
+from .receptive import ReceptiveField
+
+__all__ = [
+    "symmetric_rgb",
+    "kernel_tiles",
+    "kernel_channels",
+    "colour_energy",
+    "image_matrix",
+    "steps_strip",
+    "activation_evidence",
+    "receptive_field_figure",
+]
+
+_LAYER_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+
+
+def symmetric_rgb(weight: torch.Tensor) -> tuple[np.ndarray, float]:
+    """RGB kernels ``[N, 3, k, k]`` as images ``[N, k, k, 3]`` with one shared symmetric scale.
+
+    ``0.5 + 0.5 * w / m`` with ``m = max |w|`` over all kernels: mid-grey is a zero
+    weight, and the same colour means the same weight in every tile (no per-kernel
+    contrast stretching, which would make weak kernels look as strong as the rest).
+
+    Returns
+    -------
+    tuple
+        The images in ``[0, 1]`` and the scale ``m``.
+
+    Examples
+    --------
+    >>> tiles, m = symmetric_rgb(torch.tensor([[[[2.0]], [[0.0]], [[-2.0]]]]))
+    >>> tiles[0, 0, 0].tolist(), m
+    ([1.0, 0.5, 0.0], 2.0)
+    """
+    w = _numpy(weight).astype(np.float64)
+    if w.ndim != 4 or w.shape[1] != 3:
+        raise ValueError(f"expected RGB kernels [N, 3, k, k], got shape {w.shape}.")
+    m = float(np.abs(w).max()) or 1.0
+    return (0.5 + 0.5 * w / m).transpose(0, 2, 3, 1), m
+
+
+def _mosaic(tiles: np.ndarray, ncols: int, gap: int = 1, fill: float = 1.0) -> np.ndarray:
+    """Tiles ``[N, h, w(, 3)]`` into one image with ``gap``-pixel separators."""
+    n, h, w = tiles.shape[:3]
+    nrows = int(np.ceil(n / ncols))
+    shape = (nrows * (h + gap) - gap, ncols * (w + gap) - gap) + tiles.shape[3:]
+    out = np.full(shape, fill, dtype=np.float64)
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        out[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = tiles[i]
+    return out
+
+
+def colour_energy(weight: torch.Tensor) -> np.ndarray:
+    """Fraction of each RGB kernel's energy in colour-opponent (not luminance) directions.
+
+    A kernel ``w[3, k, k]`` splits into its luminance part (the mean over R, G, B
+    at each pixel, the same in all three channels) and the rest. 0: a pure
+    black-and-white kernel; 1: pure colour contrast with no luminance structure.
+
+    Examples
+    --------
+    >>> grey = torch.ones(1, 3, 2, 2); opponent = torch.tensor([1.0, -1.0, 0.0]).view(1, 3, 1, 1)
+    >>> colour_energy(torch.cat([grey, opponent.expand(1, 3, 2, 2)])).round(3).tolist()
+    [0.0, 1.0]
+    """
+    w = _numpy(weight).astype(np.float64)
+    lum = w.mean(axis=1, keepdims=True)
+    total = (w ** 2).sum(axis=(1, 2, 3))
+    chroma = ((w - lum) ** 2).sum(axis=(1, 2, 3))
+    return chroma / np.maximum(total, 1e-12)
+
+
+def kernel_tiles(weight: torch.Tensor, title: str, ncols: int = 16,
+                 order: Sequence[int] | None = None, scale: int = 1) -> plt.Figure:
+    """First-layer RGB kernels ``[N, 3, k, k]`` as colour tiles on one shared symmetric scale.
+
+    Parameters
+    ----------
+    weight
+        The kernels (e.g. ``conv1.weight``).
+    title
+        Figure title (say which weights are shown).
+    ncols
+        Tiles per row.
+    order
+        Optional display order of the kernels (e.g. sorted by :func:`colour_energy`).
+    scale
+        Display pixels per kernel pixel (nearest neighbour; no blur is invented).
+    """
+    tiles, m = symmetric_rgb(weight)
+    if order is not None:
+        tiles = tiles[np.asarray(order)]
+    if scale > 1:
+        tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
+    n, k = len(tiles), weight.shape[-1]
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, ax = plt.subplots(figsize=(min(10.0, 0.62 * ncols + 0.6), 0.62 * nrows + 1.0))
+    ax.imshow(_mosaic(tiles, ncols, gap=max(1, scale // 2)), interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"{n} kernels, {k}x{k} px, RGB")
+    fig.suptitle(title)
+    fig.text(0.5, 0.01, f"shared scale for all tiles: mid-grey = 0, full saturation = ±{m:.3g}",
+             ha="center", fontsize=8)
+    return fig
+
+
+def kernel_channels(weight: torch.Tensor, out_channels: Sequence[int], in_channels: Sequence[int],
+                    title: str) -> plt.Figure:
+    """Second-layer kernels: one 2-D tile per (output channel, input channel) pair.
+
+    Rows are output channels, columns input channels; one diverging colour map,
+    symmetric about 0 and shared by all tiles, with a colour bar.
+
+    Parameters
+    ----------
+    weight
+        Kernels ``[out, in, k, k]`` (e.g. ``conv2.weight``).
+    out_channels, in_channels
+        Which rows and columns to show.
+    title
+        Figure title.
+    """
+    w = _numpy(weight)[np.ix_(list(out_channels), list(in_channels))]
+    n_out, n_in, k = w.shape[0], w.shape[1], w.shape[-1]
+    m = float(np.abs(w).max()) or 1.0
+    tiles = w.reshape(n_out * n_in, k, k)
+    mosaic = _mosaic(tiles, n_in, gap=1, fill=np.nan)
+    fig, ax = plt.subplots(figsize=(min(11.0, 0.42 * n_in + 2.0), 0.42 * n_out + 1.3))
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("white")
+    shown = ax.imshow(mosaic, cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
+    ax.set_xticks([(k + 1) * j + (k - 1) / 2 for j in range(n_in)], [str(c) for c in in_channels], fontsize=7)
+    ax.set_yticks([(k + 1) * i + (k - 1) / 2 for i in range(n_out)], [str(c) for c in out_channels], fontsize=7)
+    ax.set_xlabel("input channel (a conv1 feature map)")
+    ax.set_ylabel("output channel")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.tick_params(length=0)
+    fig.colorbar(shown, ax=ax, shrink=0.85, label="weight (shared scale)")
+    ax.set_title(f"{k}x{k} kernels of {n_out} output channels x {n_in} input channels", fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
+def _show(ax: plt.Axes, image: torch.Tensor | np.ndarray) -> None:
+    im = _numpy(image)
+    if im.ndim == 4:
+        im = im[0]
+    ax.imshow(np.clip(im.transpose(1, 2, 0), 0, 1), interpolation="bilinear")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+
+
+def image_matrix(images: Mapping[str, Mapping[str, torch.Tensor]], title: str,
+                 boxes: Mapping[tuple[str, str], tuple[float, float, float, float]] | None = None,
+                 size: float = 2.1) -> plt.Figure:
+    """A matrix of images: ``images[row label][column label]``, e.g. layers x objectives.
+
+    Parameters
+    ----------
+    images
+        Nested mapping of ``[3, H, W]`` (or ``[1, 3, H, W]``) images in ``[0, 1]``.
+    title
+        Figure title.
+    boxes
+        Optional ``(top, left, bottom, right)`` rectangle (pixel coordinates) per
+        ``(row, column)``, drawn dashed (e.g. a neuron's receptive field).
+    size
+        Inches per image.
+    """
+    rows = list(images)
+    cols = list(dict.fromkeys(c for r in rows for c in images[r]))
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(size * len(cols) + 0.9, size * len(rows) + 0.7),
+                             squeeze=False)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            ax = axes[i, j]
+            if c not in images[r]:
+                ax.set_axis_off()
+                continue
+            _show(ax, images[r][c])
+            if boxes and (r, c) in boxes:
+                top, left, bottom, right = boxes[(r, c)]
+                ax.add_patch(Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False,
+                                       edgecolor="white", linestyle="--", linewidth=1.2))
+                h, w = _numpy(images[r][c]).shape[-2:]
+                ax.set_xlim(-0.5, w - 0.5)
+                ax.set_ylim(h - 0.5, -0.5)
+            if i == 0:
+                ax.set_title(c, fontsize=9)
+            if j == 0:
+                ax.set_ylabel(r, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def steps_strip(images: Sequence[torch.Tensor], steps: Sequence[int], title: str,
+                values: Sequence[float] | None = None, unit: str = "activation") -> plt.Figure:
+    """The image at increasing optimisation steps, one panel per step.
+
+    Parameters
+    ----------
+    images
+        Snapshots ``[3, H, W]`` (or ``[1, 3, H, W]``).
+    steps
+        The step of each snapshot.
+    title
+        Figure title.
+    values
+        Optional objective value of each snapshot, printed under it.
+    unit
+        Name of the value.
+    """
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(1.55 * n + 0.4, 2.35), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        _show(ax, images[i])
+        ax.set_title(f"step {steps[i]}", fontsize=9)
+        if values is not None:
+            ax.set_xlabel(f"{unit} {values[i]:.3g}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def activation_evidence(steps: Sequence[int], values: Sequence[float], natural: torch.Tensor | np.ndarray,
+                        title: str, ylabel: str) -> plt.Figure:
+    """Did the optimisation work? Activation vs step, and the result vs natural images.
+
+    Left: the activation of the (untransformed) image at each recorded step, with
+    the mean and maximum over natural-image crops. Right: the distribution over
+    the natural crops, with the starting noise (first value) and the optimised
+    image (last value) marked.
+
+    Parameters
+    ----------
+    steps, values
+        Recorded optimisation steps (the first is the start) and the activation
+        of the image at each.
+    natural
+        Activation for each natural-image crop ``[N]``.
+    title
+        Figure title.
+    ylabel
+        What the activation is (with units).
+    """
+    nat = _numpy(natural).ravel()
+    start, optimised = float(values[0]), float(values[-1])
+    fig, (ax_c, ax_h) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
+    ax_c.plot(steps, values, color="tab:red", marker="o", ms=3, label="optimised image")
+    ax_c.axhline(nat.mean(), color="tab:green", ls="--", label="natural crops: mean")
+    ax_c.axhline(nat.max(), color="tab:green", ls=":", label="natural crops: max")
+    ax_c.set(xlabel="optimisation step", ylabel=ylabel, title="Activation during optimisation")
+    ax_c.legend(fontsize=8)
+    bins = np.linspace(min(nat.min(), start, optimised), max(nat.max(), start, optimised), 40)
+    ax_h.hist(nat, bins=bins, color="tab:green", alpha=0.6, label=f"{len(nat)} natural crops")
+    for value, colour, label in ((start, "tab:gray", "starting noise"), (optimised, "tab:red", "optimised image")):
+        ax_h.axvline(value, color=colour, lw=2, label=f"{label}: {value:.3g}")
+    ax_h.axvline(nat.mean(), color="tab:green", ls="--", label=f"natural mean: {nat.mean():.3g}")
+    ax_h.set_yscale("log")
+    ax_h.set(xlabel=ylabel, ylabel="number of crops", title="Optimised image vs controls")
+    ax_h.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def receptive_field_figure(image: torch.Tensor, fields: Sequence[ReceptiveField], title: str,
+                           names: Sequence[str] | None = None) -> plt.Figure:
+    """Receptive fields drawn on an input image, and their sizes per layer.
+
+    Left: the image with, for each layer, the receptive field of the unit nearest
+    the centre of its feature map. Right: receptive-field size per layer, with the
+    image size for comparison.
+
+    Parameters
+    ----------
+    image
+        Input ``[3, H, W]`` in ``[0, 1]``; the fields must have ``out_size`` set
+        for this input size.
+    fields
+        From :func:`labkit.receptive.receptive_fields_of` (with ``input_size``).
+    title
+        Figure title.
+    names
+        Display names of the fields (default: their layer names).
+    """
+    names = list(names) if names is not None else [f.name for f in fields]
+    h, w = _numpy(image).shape[-2:]
+    fig, (ax_i, ax_b) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1, 1.1]})
+    _show(ax_i, image)
+    margin = max(f.size for f in fields) / 2
+    for i, (f, name) in enumerate(zip(fields, names)):
+        centre = (f.out_size - 1) // 2 if f.out_size else 0
+        top, left, bottom, right = f.box(centre, centre)
+        colour = _LAYER_COLOURS[i % len(_LAYER_COLOURS)]
+        ax_i.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, edgecolor=colour,
+                                 linewidth=1.8, label=f"{name}: {f.size} px"))
+    ax_i.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, edgecolor="black", linewidth=1.0, ls=":"))
+    ax_i.set_xlim(-0.5 - margin * 0.6, w - 0.5 + margin * 0.6)
+    ax_i.set_ylim(h - 0.5 + margin * 0.6, -0.5 - margin * 0.6)
+    ax_i.set_title(f"input {h}x{w} px; field of the central unit of each layer", fontsize=9)
+    ax_i.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    sizes = [f.size for f in fields]
+    bars = ax_b.bar(range(len(fields)), sizes, color=[_LAYER_COLOURS[i % len(_LAYER_COLOURS)]
+                                                      for i in range(len(fields))])
+    ax_b.bar_label(bars, fontsize=8)
+    ax_b.axhline(h, color="black", ls="--", lw=1, label=f"image side ({h} px)")
+    ax_b.set_xticks(range(len(fields)), names, rotation=30, ha="right", fontsize=8)
+    ax_b.set(ylabel="receptive-field side (input px)", title="Receptive-field size per layer")
+    ax_b.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
