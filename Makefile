@@ -26,7 +26,7 @@ test-unit: venv
 	$(BIN)/python -m pytest tests labkit --doctest-modules -m "not book" -n 2 --dist loadfile
 
 test-notebooks: venv
-	LABKIT_QUICK=1 LABKIT_STATIC=1 $(BIN)/python -m pytest --nbval-lax labs -n 2 --dist loadfile -p no:cacheprovider
+	OMP_NUM_THREADS=1 LABKIT_QUICK=1 LABKIT_STATIC=1 $(BIN)/python -m pytest --nbval-lax labs -n 2 --dist loadfile -p no:cacheprovider
 
 test-site: venv
 	$(BIN)/python -m pytest tests -m book

@@ -78,21 +78,14 @@ def gram_linear(x: torch.Tensor) -> torch.Tensor:
 
 
 def center_gram(gram: torch.Tensor, unbiased: bool = False) -> torch.Tensor:
-    gram = gram.clone()
+    """Centre an n x n Gram matrix (U-centring from labkit when unbiased, as in Kornblith's notebook)."""
+    from labkit.cka import unbiased_center_gram
+
     if unbiased:
-        n = gram.shape[0]
-        gram.fill_diagonal_(0)
-        means = gram.sum(0) / (n - 2)
-        means -= means.sum() / (2 * (n - 1))
-        gram -= means[:, None]
-        gram -= means[None, :]
-        gram.fill_diagonal_(0)
-    else:
-        means = gram.mean(0)
-        means -= means.mean() / 2
-        gram -= means[:, None]
-        gram -= means[None, :]
-    return gram
+        return unbiased_center_gram(gram)
+    means = gram.mean(0)
+    means = means - means.mean() / 2
+    return gram - means[:, None] - means[None, :]
 
 
 def gram_cka(gram_x: torch.Tensor, gram_y: torch.Tensor, debiased: bool = False) -> float:
