@@ -41,6 +41,7 @@ __all__ = [
     "ALEXNET_CHANNELS",
     "CONV_LAYERS",
     "RELU_AFTER",
+    "LAYER_LABELS",
     "VISUALISED_LAYERS",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
@@ -64,6 +65,11 @@ CONV_LAYERS: dict[str, str] = {
 RELU_AFTER: dict[str, str] = {
     "features.0": "features.1", "features.3": "features.4", "features.6": "features.7",
     "features.8": "features.9", "features.10": "features.11",
+}
+#: Readable names of the convolution and pooling layers of ``features`` (both networks).
+LAYER_LABELS: dict[str, str] = {
+    "features.0": "conv1", "features.2": "pool1", "features.3": "conv2", "features.5": "pool2",
+    "features.6": "conv3", "features.8": "conv4", "features.10": "conv5", "features.12": "pool5",
 }
 #: An early, a middle and a deep convolution, visualised in lab 04.
 VISUALISED_LAYERS: dict[str, str] = {
@@ -113,7 +119,8 @@ class AlexNet(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0.0) -> AlexNet:
+def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0.0,
+                  conv1_std: float = 1e-3) -> AlexNet:
     """An AlexNet-style network for 32x32 images.
 
     Five convolutions with AlexNet's channel pattern (64, 192, 384, 256, 256)
@@ -121,7 +128,10 @@ def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0
     (32 -> 16 -> 8 -> 4 px), and a three-layer classifier (optionally with
     dropout). conv1 and conv2 are 5x5 (AlexNet: 11x11 at stride 4, and 5x5), the
     others 3x3. Weights start with He (Kaiming) initialisation and zero biases,
-    which lets this normalisation-free stack learn within a few epochs.
+    which lets this normalisation-free stack learn within a few epochs, except
+    conv1, which starts near zero (``conv1_std``): its kernels are looked at in
+    lab 04, and after a short training they then show what training put there
+    rather than the random start.
 
     Parameters
     ----------
@@ -131,6 +141,9 @@ def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0
         Classes of the output layer.
     dropout
         Dropout probability in the classifier.
+    conv1_std
+        Standard deviation of conv1's normal initial weights; ``None`` uses He
+        initialisation like the other layers.
     """
     c1, c2, c3, c4, c5 = (max(4, round(width * c)) for c in ALEXNET_CHANNELS)
     hidden = max(32, round(width * 1024))
@@ -150,6 +163,8 @@ def alexnet_cifar(width: float = 0.25, num_classes: int = 10, dropout: float = 0
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
             nn.init.zeros_(module.bias)
+    if conv1_std is not None:
+        nn.init.normal_(features[0].weight, std=conv1_std)
     return AlexNet(Normalize(CIFAR10_MEAN, CIFAR10_STD), features, nn.AdaptiveAvgPool2d(4), classifier)
 
 
@@ -179,6 +194,12 @@ class LoadedAlexNet:
         Number of CIFAR-10 training images (``None`` for ImageNet).
     reason
         Why the ImageNet weights were not used (empty when they were).
+    config
+        Training configuration of the lab-trained network (sizes, epochs, width,
+        learning rate); with ``run.seed`` it rebuilds the initial weights
+        (``seed_everything(run.seed); alexnet_cifar(width=config["width"])``).
+    convs
+        Names of the five convolutions (:data:`CONV_LAYERS`).
     """
 
     model: AlexNet
@@ -191,6 +212,7 @@ class LoadedAlexNet:
     history: History | None = None
     n_train: int | None = None
     reason: str = ""
+    config: dict = field(default_factory=dict)
     convs: dict[str, str] = field(default_factory=lambda: dict(CONV_LAYERS))
 
 
@@ -229,9 +251,9 @@ def load_alexnet(
     run
         The lab's :class:`labkit.Run` (seed, device, checkpoint folder).
     n_train, n_test
-        CIFAR-10 training / test images (default quick 5,000 / 1,000; full: all).
+        CIFAR-10 training / test images (default quick 8,000 / 1,000; full: all).
     epochs
-        Training epochs (default quick 3, full 20).
+        Training epochs (default quick 4, full 20).
     width
         Channel multiplier of :func:`alexnet_cifar` (default quick 0.25, full 1.0).
     lr, batch_size
@@ -261,9 +283,9 @@ def load_alexnet(
         return LoadedAlexNet(model.to(run.device).eval(), description, dict(VISUALISED_LAYERS), 224,
                              True, "ImageNet AlexNet (torchvision weights)")
 
-    n_train = n_train if n_train is not None else (5_000 if quick else None)
+    n_train = n_train if n_train is not None else (8_000 if quick else None)
     n_test = n_test if n_test is not None else (1_000 if quick else None)
-    epochs = epochs if epochs is not None else (3 if quick else 20)
+    epochs = epochs if epochs is not None else (4 if quick else 20)
     width = width if width is not None else (0.25 if quick else 1.0)
     train_set, test_set = load_cifar10("train"), load_cifar10("test")
     if n_train is not None:
@@ -285,4 +307,4 @@ def load_alexnet(
                    "images (ImageNet weights unavailable)")
     title = f"lab-trained AlexNet-style net, {len(train_set):,} CIFAR-10 images, {100 * accuracy:.1f}% test acc."
     return LoadedAlexNet(model.eval(), description, dict(VISUALISED_LAYERS), 32, False, title,
-                         accuracy, history, len(train_set), reason)
+                         accuracy, history, len(train_set), reason, config)

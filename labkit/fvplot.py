@@ -7,8 +7,8 @@ Examples
 --------
 >>> import torch
 >>> fig = kernel_tiles(torch.randn(8, 3, 5, 5), title="Random kernels")
->>> fig.axes[0].get_title()
-'8 kernels, 5x5 px, RGB'
+>>> fig.texts[-1].get_text().split(";")[0]
+'8 kernels of 5x5 px'
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def colour_energy(weight: torch.Tensor) -> np.ndarray:
     return chroma / np.maximum(total, 1e-12)
 
 
-def kernel_tiles(weight: torch.Tensor, title: str, ncols: int = 16,
+def kernel_tiles(weight: torch.Tensor, title: str, ncols: int | None = None,
                  order: Sequence[int] | None = None, scale: int = 1) -> plt.Figure:
     """First-layer RGB kernels ``[N, 3, k, k]`` as colour tiles on one shared symmetric scale.
 
@@ -105,7 +105,7 @@ def kernel_tiles(weight: torch.Tensor, title: str, ncols: int = 16,
     title
         Figure title (say which weights are shown).
     ncols
-        Tiles per row.
+        Tiles per row (default 8 up to 32 kernels, else 16).
     order
         Optional display order of the kernels (e.g. sorted by :func:`colour_energy`).
     scale
@@ -117,20 +117,22 @@ def kernel_tiles(weight: torch.Tensor, title: str, ncols: int = 16,
     if scale > 1:
         tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
     n, k = len(tiles), weight.shape[-1]
-    ncols = min(ncols, n)
+    ncols = min(ncols or (8 if n <= 32 else 16), n)
     nrows = int(np.ceil(n / ncols))
-    fig, ax = plt.subplots(figsize=(min(10.0, 0.62 * ncols + 0.6), 0.62 * nrows + 1.0))
-    ax.imshow(_mosaic(tiles, ncols, gap=max(1, scale // 2)), interpolation="nearest")
+    mosaic = _mosaic(tiles, ncols, gap=max(1, scale // 2))
+    width = min(10.0, 0.75 * ncols + 0.6)
+    fig, ax = plt.subplots(figsize=(width, (width - 0.6) * mosaic.shape[0] / mosaic.shape[1] + 1.3))
+    ax.imshow(mosaic, interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title(f"{n} kernels, {k}x{k} px, RGB")
     fig.suptitle(title)
-    fig.text(0.5, 0.01, f"shared scale for all tiles: mid-grey = 0, full saturation = ±{m:.3g}",
-             ha="center", fontsize=8)
+    fig.text(0.5, 0.02, f"{n} kernels of {k}x{k} px; one shared scale: mid-grey = 0, "
+             f"full saturation = ±{m:.3g}", ha="center", fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
 def kernel_channels(weight: torch.Tensor, out_channels: Sequence[int], in_channels: Sequence[int],
-                    title: str) -> plt.Figure:
+                    title: str, in_kernels: torch.Tensor | None = None) -> plt.Figure:
     """Second-layer kernels: one 2-D tile per (output channel, input channel) pair.
 
     Rows are output channels, columns input channels; one diverging colour map,
@@ -144,18 +146,39 @@ def kernel_channels(weight: torch.Tensor, out_channels: Sequence[int], in_channe
         Which rows and columns to show.
     title
         Figure title.
+    in_kernels
+        Optional RGB kernels of the previous layer ``[in, 3, k1, k1]`` (e.g.
+        ``conv1.weight``): drawn above the columns, so each column shows which
+        feature map it reads (on their own shared symmetric scale).
+
+    Examples
+    --------
+    >>> fig = kernel_channels(torch.randn(4, 6, 5, 5), [0, 1], [2, 3, 4], "demo", torch.randn(6, 3, 7, 7))
+    >>> fig.axes[0].get_ylabel()
+    'output channel'
     """
     w = _numpy(weight)[np.ix_(list(out_channels), list(in_channels))]
     n_out, n_in, k = w.shape[0], w.shape[1], w.shape[-1]
     m = float(np.abs(w).max()) or 1.0
-    tiles = w.reshape(n_out * n_in, k, k)
-    mosaic = _mosaic(tiles, n_in, gap=1, fill=np.nan)
-    fig, ax = plt.subplots(figsize=(min(11.0, 0.42 * n_in + 2.0), 0.42 * n_out + 1.3))
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("white")
-    shown = ax.imshow(mosaic, cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
+    mosaic = _mosaic(w.reshape(n_out * n_in, k, k), n_in, gap=1, fill=np.nan)
+    rows = n_out + (1 if in_kernels is not None else 0)
+    fig, ax = plt.subplots(figsize=(min(11.0, 0.42 * n_in + 2.2), 0.42 * rows + 1.3))
+    shown = ax.imshow(mosaic, cmap=plt.get_cmap("RdBu_r").with_extremes(bad="white"), vmin=-m, vmax=m,
+                      interpolation="nearest")
+    yticks = [(k + 1) * i + (k - 1) / 2 for i in range(n_out)]
+    ylabels = [str(c) for c in out_channels]
+    top = -0.5
+    if in_kernels is not None:  # the conv1 kernel each column reads, in a row above the grid
+        tiles, _ = symmetric_rgb(in_kernels)
+        top = -1.5 - k
+        for j, c in enumerate(in_channels):
+            ax.imshow(tiles[c], extent=((k + 1) * j - 0.5, (k + 1) * j + k - 0.5, -1.5, top),
+                      interpolation="nearest")
+        yticks, ylabels = [top + k / 2] + yticks, ["conv1 kernel"] + ylabels
     ax.set_xticks([(k + 1) * j + (k - 1) / 2 for j in range(n_in)], [str(c) for c in in_channels], fontsize=7)
-    ax.set_yticks([(k + 1) * i + (k - 1) / 2 for i in range(n_out)], [str(c) for c in out_channels], fontsize=7)
+    ax.set_yticks(yticks, ylabels, fontsize=7)
+    ax.set_xlim(-0.5, mosaic.shape[1] - 0.5)
+    ax.set_ylim(mosaic.shape[0] - 0.5, top)
     ax.set_xlabel("input channel (a conv1 feature map)")
     ax.set_ylabel("output channel")
     ax.grid(False)
@@ -163,8 +186,7 @@ def kernel_channels(weight: torch.Tensor, out_channels: Sequence[int], in_channe
         spine.set_visible(False)
     ax.tick_params(length=0)
     fig.colorbar(shown, ax=ax, shrink=0.85, label="weight (shared scale)")
-    ax.set_title(f"{k}x{k} kernels of {n_out} output channels x {n_in} input channels", fontsize=9)
-    fig.suptitle(title)
+    fig.suptitle(f"{title}\n{k}x{k} kernels of {n_out} output x {n_in} input channels", fontsize=11)
     return fig
 
 
@@ -176,6 +198,8 @@ def _show(ax: plt.Axes, image: torch.Tensor | np.ndarray) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 def image_matrix(images: Mapping[str, Mapping[str, torch.Tensor]], title: str,
@@ -293,13 +317,21 @@ def activation_evidence(steps: Sequence[int], values: Sequence[float], natural: 
     return fig
 
 
+def _central_unit(field: ReceptiveField, side: int) -> int:
+    """Index of the unit whose receptive field is centred closest to the image centre."""
+    n = field.out_size or 1
+    centre = (side - 1) / 2
+    return min(range(n), key=lambda i: abs(field.start + i * field.jump - centre))
+
+
 def receptive_field_figure(image: torch.Tensor, fields: Sequence[ReceptiveField], title: str,
                            names: Sequence[str] | None = None) -> plt.Figure:
     """Receptive fields drawn on an input image, and their sizes per layer.
 
-    Left: the image with, for each layer, the receptive field of the unit nearest
-    the centre of its feature map. Right: receptive-field size per layer, with the
-    image size for comparison.
+    Left: the image with, for each layer, the receptive field of the unit whose
+    field is centred closest to the image centre (outside the image, in grey, is
+    the zero padding). Right: receptive-field size per layer, with the image side
+    for comparison; the colours match.
 
     Parameters
     ----------
@@ -312,31 +344,38 @@ def receptive_field_figure(image: torch.Tensor, fields: Sequence[ReceptiveField]
         Figure title.
     names
         Display names of the fields (default: their layer names).
+
+    Examples
+    --------
+    >>> from labkit.receptive import receptive_fields
+    >>> fig = receptive_field_figure(torch.rand(3, 8, 8), receptive_fields([("c", 3, 1, 1)], 8), "demo")
+    >>> fig.axes[1].get_ylabel()
+    'receptive-field side (input px)'
     """
     names = list(names) if names is not None else [f.name for f in fields]
     h, w = _numpy(image).shape[-2:]
-    fig, (ax_i, ax_b) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1, 1.1]})
+    fig, (ax_i, ax_b) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1, 1.25]})
+    boxes = []
+    for f in fields:
+        boxes.append((f.box(_central_unit(f, h), _central_unit(f, w))))
+    lo = min(-0.5, *(b[0] for b in boxes), *(b[1] for b in boxes)) - 1
+    hi = max(h - 0.5, w - 0.5, *(b[2] for b in boxes), *(b[3] for b in boxes)) + 1
+    ax_i.set_facecolor("#d9d9d9")
     _show(ax_i, image)
-    margin = max(f.size for f in fields) / 2
-    for i, (f, name) in enumerate(zip(fields, names)):
-        centre = (f.out_size - 1) // 2 if f.out_size else 0
-        top, left, bottom, right = f.box(centre, centre)
-        colour = _LAYER_COLOURS[i % len(_LAYER_COLOURS)]
-        ax_i.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False, edgecolor=colour,
-                                 linewidth=1.8, label=f"{name}: {f.size} px"))
-    ax_i.add_patch(Rectangle((-0.5, -0.5), w, h, fill=False, edgecolor="black", linewidth=1.0, ls=":"))
-    ax_i.set_xlim(-0.5 - margin * 0.6, w - 0.5 + margin * 0.6)
-    ax_i.set_ylim(h - 0.5 + margin * 0.6, -0.5 - margin * 0.6)
-    ax_i.set_title(f"input {h}x{w} px; field of the central unit of each layer", fontsize=9)
-    ax_i.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    for i, (top, left, bottom, right) in enumerate(boxes):
+        ax_i.add_patch(Rectangle((left, top), right - left, bottom - top, fill=False,
+                                 edgecolor=_LAYER_COLOURS[i % len(_LAYER_COLOURS)], linewidth=1.8))
+    ax_i.set_xlim(lo, hi)
+    ax_i.set_ylim(hi, lo)
+    ax_i.set_title(f"input {h}x{w} px (grey: padding outside it)", fontsize=9)
     sizes = [f.size for f in fields]
-    bars = ax_b.bar(range(len(fields)), sizes, color=[_LAYER_COLOURS[i % len(_LAYER_COLOURS)]
-                                                      for i in range(len(fields))])
+    bars = ax_b.bar(range(len(fields)), sizes,
+                    color=[_LAYER_COLOURS[i % len(_LAYER_COLOURS)] for i in range(len(fields))])
     ax_b.bar_label(bars, fontsize=8)
     ax_b.axhline(h, color="black", ls="--", lw=1, label=f"image side ({h} px)")
     ax_b.set_xticks(range(len(fields)), names, rotation=30, ha="right", fontsize=8)
-    ax_b.set(ylabel="receptive-field side (input px)", title="Receptive-field size per layer")
-    ax_b.legend(fontsize=8)
+    ax_b.set(xlabel="layer", ylabel="receptive-field side (input px)", title="Receptive-field size per layer")
+    ax_b.legend(fontsize=8, loc="upper left")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
