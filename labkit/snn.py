@@ -446,18 +446,20 @@ class SpikingSequential(nn.Module):
         """Run the network on ``[B, ...]`` (static input) or ``[T, B, ...]``; see ``static_input``."""
         fold = self.fold if self.fold is not None else default_fold(x.device)
         static = self.static_input  # True while x has no time axis: stateless layers run once
+        reduced = False  # True after MeanOverTime/SumOverTime: no time axis any more
         pending: list[nn.Module] = []
         for layer in self.layers:
             if not getattr(layer, "temporal", False):
                 pending.append(layer)
                 continue
-            x = self._run_stateless(pending, x, static, fold)
+            x = self._run_stateless(pending, x, static or reduced, fold)
             pending = []
             if static:  # broadcast over time without copying
                 x = x.unsqueeze(0).expand(self.num_steps, *x.shape)
                 static = False
             x = layer(x)
-        x = self._run_stateless(pending, x, static, fold)
+            reduced = isinstance(layer, (MeanOverTime, SumOverTime))
+        x = self._run_stateless(pending, x, static or reduced, fold)
         return x.unsqueeze(0).expand(self.num_steps, *x.shape) if static else x
 
     def lif_layers(self) -> list[tuple[str, LIF]]:

@@ -240,6 +240,11 @@ def _check_math(v: Visit, path: str) -> None:
     if result["maths"]:
         assert result["rendered"] > 0, f"{path}: MathJax rendered no math"
         assert not result["bare"], f"{path}: math left unrendered: {result['bare']}"
+    # a Markdown table (labkit.book.table) left as text; typography may have turned --- into a dash
+    table_rule = re.search(r"\|\s*[-\u2013\u2014]+\s*\|", result["text"])
+    assert table_rule is None, (
+        f"{path}: unrendered Markdown table: ...{result['text'][max(0, table_rule.start() - 60):table_rule.end() + 20]!r}..."
+        if table_rule else "")
     for raw in ("\\(", "\\)", "\\[", "\\]", "$$", "\\begin{"):
         at = result["text"].find(raw)
         assert at < 0, (

@@ -171,3 +171,14 @@ def test_stable_sigmoid_matches_snntorch_where_finite_and_never_nans():
     assert torch.equal(stable_sigmoid(5.0)(torch.tensor([-1.0, 0.0, 2.0])), torch.tensor([0.0, 0.0, 1.0]))
     with pytest.raises(ValueError, match="slope"):
         stable_sigmoid(0)
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_layers_after_a_time_reduction_see_batch_first_tensors(fold):
+    torch.manual_seed(0)
+    net = SpikingSequential(nn.Linear(4, 8), LIF(), MeanOverTime(), nn.Linear(8, 3), nn.BatchNorm1d(3),
+                            num_steps=5, fold=fold)
+    out = net(torch.rand(6, 4) * 3)
+    assert out.shape == (6, 3)
+    rates = SpikingSequential(*list(net.layers)[:3], num_steps=5, fold=fold)(torch.rand(6, 4))
+    assert rates.shape == (6, 8)
