@@ -50,12 +50,17 @@ def _check(x: torch.Tensor, epsilon: float, bounds: tuple[float, float]) -> None
 
 
 def _input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn) -> torch.Tensor:
-    """Gradient of ``loss_fn(model(x), y)`` with respect to ``x`` only."""
+    """Gradient of ``loss_fn(model(x), y)`` with respect to ``x`` only, on ``x``'s device.
+
+    The forward and backward passes run where the model's parameters are (e.g. a GPU),
+    whatever device the batch comes from.
+    """
+    device = next((p.device for p in model.parameters()), x.device)
     with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        loss = loss_fn(model(x), y)
-        (grad,) = torch.autograd.grad(loss, x)
-    return grad
+        inputs = x.detach().to(device).requires_grad_(True)
+        loss = loss_fn(model(inputs), y.to(device))
+        (grad,) = torch.autograd.grad(loss, inputs)
+    return grad.to(x.device)
 
 
 def fgsm(
