@@ -24,7 +24,6 @@ from __future__ import annotations
 import torch
 from snntorch import spikegen
 
-
 __all__ = [
     "check_unit_range",
     "rate_probability",

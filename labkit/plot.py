@@ -263,7 +263,7 @@ def curves(
     """Line plot of one or more named series against a shared x axis."""
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for name, y in ys.items():
-        ax.plot(x, _numpy(torch.as_tensor(y)) if torch.is_tensor(y) else y, marker="o", ms=3, label=name)
+        ax.plot(x, _numpy(y), marker="o", ms=3, label=name)
     if logx:
         ax.set_xscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)

@@ -81,6 +81,14 @@ def _reduce_like(grad: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return grad.reshape(like.shape)
 
 
+def _surrogate_vjp(spike_fn: SpikeFn, u: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``grad * dS/du`` at ``u``, computed by the surrogate's own backward pass."""
+    with torch.enable_grad():
+        leaf = u.detach().requires_grad_(True)
+        (out,) = torch.autograd.grad(spike_fn(leaf), leaf, grad)
+    return out
+
+
 def surrogate_derivative(spike_fn: SpikeFn, u: torch.Tensor) -> torch.Tensor:
     """Elementwise derivative that the surrogate ``spike_fn`` uses in place of the Heaviside's.
 
@@ -102,10 +110,7 @@ def surrogate_derivative(spike_fn: SpikeFn, u: torch.Tensor) -> torch.Tensor:
     >>> surrogate_derivative(surrogate.fast_sigmoid(slope=25), torch.tensor([0.0, 0.2])).tolist()
     [1.0, 0.02777777798473835]
     """
-    with torch.enable_grad():
-        leaf = u.detach().requires_grad_(True)
-        (deriv,) = torch.autograd.grad(spike_fn(leaf), leaf, torch.ones_like(leaf))
-    return deriv
+    return _surrogate_vjp(spike_fn, u, torch.ones_like(u))
 
 
 class _StableSigmoid(torch.autograd.Function):
@@ -180,11 +185,8 @@ class _FusedLIF(torch.autograd.Function):
         beta, threshold, mems, spks = ctx.saved_tensors
         b = beta.clamp(0, 1)
         if grad_spk is not None:
-            # grad_spk * S'(U - theta), computed by the surrogate's own backward in one pass
-            with torch.enable_grad():
-                u = (mems - threshold).requires_grad_(True)
-                (direct,) = torch.autograd.grad(ctx.spike_fn(u), u, grad_spk)
-            from_spikes = direct
+            # grad_spk * S'(U - theta) in one pass of the surrogate's backward
+            from_spikes = direct = _surrogate_vjp(ctx.spike_fn, mems - threshold, grad_spk)
             if grad_mem is not None:
                 direct = direct + grad_mem
         else:
