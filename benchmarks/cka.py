@@ -5,9 +5,9 @@ same ``n`` inputs (synthetic features driven by a shared latent code, generated 
 batch from fixed seeds, so every variant sees the same numbers). Debiased linear CKA of
 all 6 x 6 layer pairs, measured in this one run, each variant in a fresh subprocess:
 
-* ``labkit_minibatch``: :class:`labkit.cka.MinibatchCKA`, batches of ``--batch`` inputs
+* ``labkit_minibatch``: :class:`labkit.analysis.cka.MinibatchCKA`, batches of ``--batch`` inputs
   streamed in (Nguyen et al., 2021): only ``batch x batch`` Grams, all 36 pairs;
-* ``labkit_exact``: :func:`labkit.cka.linear_cka` (``debiased=True``, form chosen
+* ``labkit_exact``: :func:`labkit.analysis.cka.linear_cka` (``debiased=True``, form chosen
   automatically: feature space here) on the full ``n`` inputs;
 * ``gram``: the straightforward Gram-matrix implementation, Kornblith et al.'s reference
   code (``cka(gram_linear(x), gram_linear(y), debiased=True)``) in torch float64, with
@@ -79,7 +79,7 @@ def gram_linear(x: torch.Tensor) -> torch.Tensor:
 
 def center_gram(gram: torch.Tensor, unbiased: bool = False) -> torch.Tensor:
     """Centre an n x n Gram matrix (U-centring from labkit when unbiased, as in Kornblith's notebook)."""
-    from labkit.cka import unbiased_center_gram
+    from labkit.analysis.cka import unbiased_center_gram
 
     if unbiased:
         return unbiased_center_gram(gram)
@@ -117,7 +117,7 @@ def _largest_intermediate(fn) -> int:
 
 
 def run_minibatch(n: int, batch: int) -> dict:
-    from labkit.cka import MinibatchCKA
+    from labkit.analysis.cka import MinibatchCKA
 
     acc, seconds = MinibatchCKA(len(DIMS), len(DIMS)), 0.0
     for feats_x, feats_y in _chunks(n, batch):
@@ -131,7 +131,7 @@ def run_minibatch(n: int, batch: int) -> dict:
 
 
 def run_exact(n: int, batch: int) -> dict:
-    from labkit.cka import linear_cka
+    from labkit.analysis.cka import linear_cka
 
     xs, ys = _full(n, batch)
     began = time.perf_counter()
@@ -151,13 +151,13 @@ VARIANTS = {"labkit_minibatch": run_minibatch, "labkit_exact": run_exact, "gram"
 
 def measure(variant: str, n: int, batch: int, threads: int) -> dict:
     torch.set_num_threads(threads)
-    import labkit.cka  # noqa: F401  (imports before the baseline RSS)
+    import labkit.analysis.cka  # noqa: F401  (imports before the baseline RSS)
 
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     result = VARIANTS[variant](n, batch)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if variant == "labkit_minibatch":  # after the peak was read: the check itself costs memory
-        from labkit.cka import MinibatchCKA
+        from labkit.analysis.cka import MinibatchCKA
 
         first = next(_chunks(batch, batch))
         result["largest_elems"] = _largest_intermediate(

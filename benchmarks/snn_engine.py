@@ -7,7 +7,7 @@ LIF - linear(256->10) - non-spiking LIF readout, T = 8 steps, batch 128, 3x32x32
 Variants, all with the same initial weights, measured in this one run:
 
 * ``snntorch_loop``: the per-time-step loop written as in snnTorch's tutorials (baseline);
-* ``labkit``: :class:`labkit.snn.SpikingSequential` with its default execution for the device;
+* ``labkit``: :class:`labkit.spiking.SpikingSequential` with its default execution for the device;
 * ``labkit_fold`` / ``labkit_step``: the engine forced to fold time into the batch / run per step;
 * ``spikingjelly``: SpikingJelly multi-step mode (``pip install --no-deps spikingjelly loguru``),
   when importable. Its LIF differs from snnTorch's (reset timing, surrogate scale), so only
@@ -46,7 +46,7 @@ def _layers():
 def build_labkit(fold):
     from snntorch import surrogate
 
-    from labkit.snn import LIF, MeanOverTime, SpikingSequential
+    from labkit.spiking import LIF, MeanOverTime, SpikingSequential
 
     c1, c2, l1, l2 = _layers()
     sg = surrogate.atan()

@@ -6,17 +6,44 @@ Every lab starts with::
     run = labkit.start(QUICK, seed=0)
 
 which resolves quick/full mode, seeds every generator, picks the device and applies
-the plotting style. The topical modules are :mod:`labkit.data`,
-:mod:`labkit.encoding`, :mod:`labkit.events`, :mod:`labkit.train`,
-:mod:`labkit.plot`, :mod:`labkit.widgets` and :mod:`labkit.book`.
+the plotting style.
+
+The map, in layers; a module imports only from layers below its own (a test,
+``tests/test_layout.py``, enforces it):
+
+=====  ===========================  ==================================================
+layer  package or module            what it is for
+=====  ===========================  ==================================================
+top    :mod:`labkit.run`            :func:`start` and :class:`Run`: mode, seed, device, checkpoints
+top    :mod:`labkit.zoo`            trained networks by name, loaded or trained here
+top    :mod:`labkit.book`           glue numbers into the prose, Markdown tables
+7      :mod:`labkit.viz`            plot style, figures, widgets
+6      :mod:`labkit.fv`             feature visualisation: param, transform, objectives, render
+5      :mod:`labkit.analysis`       the recorder, regression between feature spaces, CKA, receptive fields, attacks
+4      :mod:`labkit.train`          :func:`~labkit.train.fit`, the one training loop, and its recipes
+3      :mod:`labkit.models`         every network: MNIST SNN, CNN/SNN twins, residual twins, AlexNet
+2      :mod:`labkit.spiking`        stimuli, spike codes, event cameras, surrogates, LIF, the engine
+1      :mod:`labkit.data`           MNIST / CIFAR-10 loaders, offline packs, subsets, augmentation
+0      :mod:`labkit.config`         seeding, device, data and cache folders, static (book) runs
+0      :mod:`labkit.io`             the atomic file writer
+0      :mod:`labkit.checks`         argument checks shared by all layers
+=====  ===========================  ==================================================
+
+The subpackages are imported on first use, so ``import labkit`` stays light and
+``labkit.spiking.LIF`` works after it.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from .config import cache_dir, data_root, get_device, is_static, resolve_quick, seed_everything
 from .run import Run, start
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+_SUBMODULES = ("analysis", "book", "checks", "data", "fv", "io", "models", "spiking", "train", "viz", "zoo")
 
 __all__ = [
     "Run",
@@ -28,4 +55,12 @@ __all__ = [
     "cache_dir",
     "is_static",
     "__version__",
+    *_SUBMODULES,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a subpackage on first access (``labkit.spiking``, ``labkit.viz`` ...)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}; its parts are {', '.join(_SUBMODULES)}.")

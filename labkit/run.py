@@ -94,7 +94,7 @@ def start(quick: bool | str | None = None, seed: int = 0) -> Run:
     >>> run.pick(quick=100, full=10_000)
     100
     """
-    from .plot import use_style
+    from .viz.plot import use_style
 
     run = Run(quick=resolve_quick(quick), seed=seed, device=get_device())
     seed_everything(seed)

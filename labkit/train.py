@@ -25,9 +25,7 @@ Examples
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +37,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .config import get_device, is_static
+from .io import atomic_write
 
 __all__ = ["History", "evaluate", "fit", "train_classifier", "save_checkpoint", "load_checkpoint"]
 
@@ -155,17 +154,8 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
         The written path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as handle:
+        torch.save(state, handle)
     return path
 
 

@@ -1,12 +1,12 @@
-"""labkit.attacks: the L-infinity budget and [0, 1] range hold, the loss goes up, PGD(1 step) = FGSM."""
+"""labkit.analysis.attacks: the L-infinity budget and [0, 1] range hold, the loss goes up, PGD(1 step) = FGSM."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from labkit.attacks import fgsm, pgd
-from labkit.snn import LIF, MeanOverTime, SpikingSequential
+from labkit.analysis.attacks import fgsm, pgd
+from labkit.spiking import LIF, MeanOverTime, SpikingSequential
 
 EPS = 0.1
 

@@ -1,4 +1,4 @@
-"""labkit.cka against Kornblith et al.'s reference code, closed-form cases and CKA's invariances.
+"""labkit.analysis.cka against Kornblith et al.'s reference code, closed-form cases and CKA's invariances.
 
 The reference functions below are those of the Colab notebook accompanying Kornblith et
 al. (2019), google-research/google-research ``representation_similarity/Demo.ipynb``
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from labkit.cka import MinibatchCKA, choose_form, linear_cka, unbiased_center_gram
+from labkit.analysis.cka import MinibatchCKA, choose_form, linear_cka, unbiased_center_gram
 
 # ---- reference implementation (Kornblith et al., Demo.ipynb) --------------------------------
 

@@ -21,7 +21,7 @@ import pytest
 import torch
 import torchvision.datasets
 
-import labkit.data as data
+import labkit.data.datasets as data
 from labkit.data import (
     DataIntegrityError,
     DataUnavailableError,

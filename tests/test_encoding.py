@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from labkit import encoding
+from labkit.spiking import encoding
 
 
 def test_rate_probability_formula():

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from labkit import events
+from labkit.spiking import events, stimuli
 
 
 def test_saccade_path_is_closed_triangle():
-    path = events.saccade_path(31, amplitude=3.0, n_saccades=3)
+    path = stimuli.saccade_path(31, amplitude=3.0, n_saccades=3)
     assert path.shape == (31, 2)
     assert torch.allclose(path[0], torch.zeros(2), atol=1e-6)
     assert torch.allclose(path[-1], torch.zeros(2), atol=1e-5)
@@ -17,7 +17,7 @@ def test_saccade_path_is_closed_triangle():
 def test_saccade_shifts_image_by_whole_pixels():
     img = torch.zeros(1, 9, 9)
     img[0, 4, 4] = 1.0
-    frames = events.saccade(img, num_steps=4, amplitude=2.0, n_saccades=4)  # square path, vertices at integers
+    frames = stimuli.saccade(img, num_steps=4, amplitude=2.0, n_saccades=4)  # square path, vertices at integers
     peak = [divmod(int(f[0].argmax()), 9) for f in frames]
     assert peak[0] == (4, 4)
     assert frames.shape == (4, 1, 9, 9)

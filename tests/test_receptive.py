@@ -1,4 +1,4 @@
-"""labkit.receptive: receptive-field arithmetic on known stacks."""
+"""labkit.analysis.receptive: receptive-field arithmetic on known stacks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from labkit.receptive import conv_layers, receptive_fields, receptive_fields_of
+from labkit.analysis.receptive import conv_layers, receptive_fields, receptive_fields_of
 
 # ImageNet AlexNet (torchvision's features): size, jump, start and map side per conv/pool layer.
 ALEXNET_224 = [

@@ -1,11 +1,11 @@
-"""labkit.record: hooks give the same features as running the layers by hand, for ANNs and SNNs."""
+"""labkit.analysis.record: hooks give the same features as running the layers by hand, for ANNs and SNNs."""
 
 import pytest
 import torch
 from torch import nn
 
-from labkit.record import record_features
-from labkit.snn import LIF, MeanOverTime, SpikingSequential
+from labkit.analysis import record_features
+from labkit.spiking import LIF, MeanOverTime, SpikingSequential
 
 T = 4
 

@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from labkit import plot
-from labkit.resnet import block_names, resnet_ann, resnet_snn, set_static_input
-from labkit.similarity import Net, layer_cka, time_step_cka
+from labkit.viz import plot
+from labkit.models import block_names, resnet_ann, resnet_snn, set_static_input
+from labkit.analysis import Net, layer_cka, time_step_cka
 
 
 def _loader(n=24, batch=8):

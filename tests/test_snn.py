@@ -1,4 +1,4 @@
-"""labkit.snn against snnTorch: same outputs, membranes and gradients (float64, 1e-6).
+"""labkit.spiking against snnTorch: same outputs, membranes and gradients (float64, 1e-6).
 
 snnTorch's surrogate functions return ``(u > 0).float()``, so even in a float64 run the
 gradients through its spikes pass through float32 (relative error ~1e-7). Gradients are
@@ -12,7 +12,8 @@ import torch
 from snntorch import surrogate
 from torch import nn
 
-from labkit.snn import (LIF, MeanOverTime, SpikingSequential, SumOverTime, firing_rates, lif_multistep,
+from labkit.analysis import record_features, spiking_layers
+from labkit.spiking import (LIF, MeanOverTime, SpikingSequential, SumOverTime, lif_multistep,
                         lif_reference)
 
 SURROGATES = {
@@ -68,10 +69,10 @@ def test_lif_matches_snntorch_leaky(surr, reset, reset_delay, learn):
 
 def test_lif_module_uses_the_same_kernel():
     x = torch.randn(8, 2, 3, dtype=torch.float64) + 0.6
-    lif = LIF(beta=0.7, record=True).double()
+    lif = LIF(beta=0.7).double()
     spk = lif(x)
     ref_spk, ref_mem = lif_multistep(x, lif.beta, lif.threshold, lif.spike_grad)
-    assert torch.equal(spk, ref_spk) and torch.equal(lif.mem, ref_mem)
+    assert torch.equal(spk, ref_spk)
     assert torch.equal(LIF(beta=0.7, output="membrane").double()(x), ref_mem)
 
 
@@ -89,10 +90,10 @@ def test_per_neuron_beta_gradient_matches_snntorch():
 
 def test_lif_reference_equals_fused_forward():
     x = torch.randn(10, 2, 3, dtype=torch.float64) + 0.5
-    lif = LIF(beta=0.9, record=True).double()
+    lif = LIF(beta=0.9).double()
     spk, mem = lif_reference(x, lif.beta, lif.threshold, surrogate.atan())
     assert torch.equal(lif(x), spk)
-    torch.testing.assert_close(lif.mem, mem)
+    torch.testing.assert_close(LIF(beta=0.9, output="membrane").double()(x), mem)
 
 
 def _small_net(fold, static_input=True, num_steps=6):
@@ -136,17 +137,18 @@ def test_two_networks_do_not_share_state():
     torch.testing.assert_close(interleaved[2], alone1)
 
 
-def test_readouts_and_recording():
-    net = _small_net(False).record()
+def test_readouts_and_recorded_rates():
+    net = _small_net(False)
     x = torch.rand(4, 1, 8, 8, dtype=torch.float64)
-    out = net(x)
+    with record_features(net, spiking_layers(net), time="steps") as rec:
+        out = net(x)
     assert out.shape == (4, 5)
-    rates = firing_rates(net)
-    assert list(rates) == ["LIF 1"]  # the membrane-output layer (LIF 2) does not spike
-    r = rates["LIF 1"]
-    assert r.shape == (4, 4, 8, 8) and 0 <= r.min() and r.max() <= 1
-    counts = SumOverTime()(net.layers[2].spikes)
-    torch.testing.assert_close(counts / 6, r)
+    assert list(rec) == ["layers.2"]  # the membrane-output LIF does not spike
+    spikes = rec["layers.2"]
+    assert spikes.shape == (6, 4, 4 * 8 * 8) and set(spikes.unique().tolist()) <= {0.0, 1.0}
+    with record_features(net, ["layers.2"], time="rate") as rec:
+        net(x)
+    torch.testing.assert_close(SumOverTime()(spikes) / 6, rec["layers.2"])
 
 
 def test_lif_validation():
@@ -159,7 +161,7 @@ def test_lif_validation():
 
 
 def test_stable_sigmoid_matches_snntorch_where_finite_and_never_nans():
-    from labkit.snn import stable_sigmoid, surrogate_derivative
+    from labkit.spiking import stable_sigmoid, surrogate_derivative
 
     u = torch.linspace(-3, 3, 61)
     torch.testing.assert_close(surrogate_derivative(stable_sigmoid(5.0), u),

@@ -2,8 +2,8 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from labkit import plot
-from labkit.widgets import interact
+from labkit.viz import plot
+from labkit.viz import interact
 
 
 def _draw(gain=1.5, mode="a"):

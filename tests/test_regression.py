@@ -4,22 +4,22 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from labkit import featuremap as fm
-from labkit.augment import RandomCropFlip
+from labkit.analysis import regression as reg
+from labkit.data import RandomCropFlip
 from labkit.models import cifar_cnn, cifar_snn
 
 
 def test_metrics_on_known_vectors():
     pred = torch.tensor([[0.0, 0.0], [1.0, 1.0]])
     true = torch.tensor([[3.0, 4.0], [1.0, 1.0]])
-    assert fm.mse(pred, true) == pytest.approx((9 + 16) / 4)
-    assert fm.mean_euclidean(pred, true) == pytest.approx(2.5)
-    assert fm.mean_cosine(pred, true) == pytest.approx(0.5)  # zero vector counts as cosine 0
-    assert fm.mean_cosine(torch.tensor([[1.0, 1.0]]), torch.tensor([[-2.0, -2.0]])) == pytest.approx(-1.0)
-    assert fm.r2_score(true, true) == 1.0
-    assert fm.r2_score(fm.mean_baseline(true, 2), true) == pytest.approx(0.0)
+    assert reg.mse(pred, true) == pytest.approx((9 + 16) / 4)
+    assert reg.mean_euclidean(pred, true) == pytest.approx(2.5)
+    assert reg.mean_cosine(pred, true) == pytest.approx(0.5)  # zero vector counts as cosine 0
+    assert reg.mean_cosine(torch.tensor([[1.0, 1.0]]), torch.tensor([[-2.0, -2.0]])) == pytest.approx(-1.0)
+    assert reg.r2_score(true, true) == 1.0
+    assert reg.r2_score(reg.mean_baseline(true, 2), true) == pytest.approx(0.0)
     with pytest.raises(ValueError, match="same shape"):
-        fm.mse(pred, true[:1])
+        reg.mse(pred, true[:1])
 
 
 def test_ridge_recovers_linear_map_and_shrinks_with_alpha():
@@ -27,25 +27,25 @@ def test_ridge_recovers_linear_map_and_shrinks_with_alpha():
     x = torch.randn(500, 6, generator=g, dtype=torch.float64)
     w_true = torch.randn(6, 3, generator=g, dtype=torch.float64)
     y = x @ w_true + 0.5
-    w, b = fm.ridge_map(x, y, alpha=0.0)
+    w, b = reg.ridge_map(x, y, alpha=0.0)
     torch.testing.assert_close(w, w_true)
     torch.testing.assert_close(b, torch.full((3,), 0.5, dtype=torch.float64))
-    w_big, _ = fm.ridge_map(x, y, alpha=100.0)
+    w_big, _ = reg.ridge_map(x, y, alpha=100.0)
     assert w_big.norm() < 0.1 * w.norm()
     with pytest.raises(ValueError, match="alpha"):
-        fm.ridge_map(x, y, alpha=-1)
+        reg.ridge_map(x, y, alpha=-1)
 
 
 def test_trained_linear_map_agrees_with_ridge():
     torch.manual_seed(0)
     x = torch.randn(400, 5)
     y = x @ torch.randn(5, 4) + 0.1 * torch.randn(400, 4)
-    model, hist = fm.train_map(x, y, epochs=60, batch_size=50, lr=0.02, x_val=x, y_val=y)
-    w, b = fm.ridge_map(x, y, alpha=0.0)
+    model, hist = reg.train_map(x, y, epochs=60, batch_size=50, lr=0.02, x_val=x, y_val=y)
+    w, b = reg.ridge_map(x, y, alpha=0.0)
     with torch.no_grad():
         trained = model(x)
     ridge = (x.double() @ w + b).float()
-    assert fm.r2_score(trained, ridge) > 0.999
+    assert reg.r2_score(trained, ridge) > 0.999
     assert hist.val_loss[-1] < hist.val_loss[0]
     assert all(math.isnan(a) for a in hist.val_acc)
 
@@ -54,18 +54,18 @@ def test_mlp_map_fits_nonlinear_relation_better_than_linear():
     torch.manual_seed(0)
     x = torch.rand(600, 2) * 4 - 2
     y = (x ** 2).sum(1, keepdim=True)
-    lin, _ = fm.train_map(x, y, epochs=40, batch_size=64, lr=0.02)
-    mlp, _ = fm.train_map(x, y, epochs=40, batch_size=64, lr=0.02, hidden=64)
+    lin, _ = reg.train_map(x, y, epochs=40, batch_size=64, lr=0.02)
+    mlp, _ = reg.train_map(x, y, epochs=40, batch_size=64, lr=0.02, hidden=64)
     with torch.no_grad():
-        assert fm.r2_score(mlp(x), y) > fm.r2_score(lin(x), y) + 0.5
+        assert reg.r2_score(mlp(x), y) > reg.r2_score(lin(x), y) + 0.5
 
 
 def test_standardizer():
     x = torch.tensor([[1.0, 10.0], [3.0, 30.0]])
-    z = fm.standardizer(x)(x)
+    z = reg.standardizer(x)(x)
     torch.testing.assert_close(z.mean(0), torch.zeros(2))
     torch.testing.assert_close(z.std(0), torch.ones(2))
-    silent_in_training = fm.standardizer(torch.tensor([[0.0, 1.0], [0.0, 2.0]]))
+    silent_in_training = reg.standardizer(torch.tensor([[0.0, 1.0], [0.0, 2.0]]))
     assert silent_in_training(torch.tensor([[0.5, 1.5]])).tolist() == [[0.0, 0.0]]
 
 
@@ -74,14 +74,14 @@ def test_extract_features_from_twins():
     data = TensorDataset(torch.rand(10, 3, 32, 32), torch.arange(10))
     loader = DataLoader(data, batch_size=4)
     cnn, snn = cifar_cnn(channels=(4, 8), hidden=16), cifar_snn(3, channels=(4, 8), hidden=16)
-    fc, labels = fm.extract_features(cnn, loader)
-    fs, _ = fm.extract_features(snn, loader)
+    fc, labels = reg.extract_features(cnn, loader)
+    fs, _ = reg.extract_features(snn, loader)
     assert fc.shape == fs.shape == (10, 16) and labels.tolist() == list(range(10))
     assert (fc >= 0).all()  # ReLU features
     assert ((fs >= 0) & (fs <= 1)).all()  # firing rates
     assert torch.allclose(fs * 3, (fs * 3).round())  # rates are counts / T
     with pytest.raises(ValueError, match="empty"):
-        fm.extract_features(cnn, [])
+        reg.extract_features(cnn, [])
 
 
 def test_random_crop_flip_keeps_pixels_and_is_identity_in_eval():

@@ -6,13 +6,13 @@ Layout (``depth`` blocks per stage, stage widths ``width``, ``2 width``):
 
 Each block is ``conv, BN, act, conv, BN`` plus the shortcut (identity, or a 1x1
 convolution with BN when the shape changes), followed by ``act``. In the ANN
-``act`` is ReLU; in the SNN it is a :class:`labkit.snn.LIF` layer, the shortcut
+``act`` is ReLU; in the SNN it is a :class:`labkit.spiking.LIF` layer, the shortcut
 adds the block's input spikes to the input current of its output neurons (the
 "spiking ResNet" arrangement), and the classifier reads the mean membrane of a
 non-spiking LIF over time. ``residual=False`` removes every shortcut.
 
 The outputs of the stem and of every block are named ``layers.0`` ... ``layers.K``
-in both twins (:func:`block_names`), so :func:`labkit.record.record_features`
+in both twins (:func:`block_names`), so :func:`labkit.analysis.record.record_features`
 records the same places in both.
 
 Examples
@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .snn import LIF, MeanOverTime, SpikeFn, SpikingSequential
+from ..spiking import LIF, MeanOverTime, SpikeFn, SpikingSequential
 
 __all__ = ["resnet_ann", "resnet_snn", "block_names", "set_static_input", "BasicBlock", "SpikingBlock"]
 
@@ -118,7 +118,7 @@ def resnet_snn(num_steps: int, width: int = 16, depth: int = 2, residual: bool =
 
 
 def block_names(net: nn.Module) -> list[str]:
-    """Names of the stem and block outputs, for :func:`labkit.record.record_features`."""
+    """Names of the stem and block outputs, for :func:`labkit.analysis.record.record_features`."""
     return [f"layers.{i}" for i in range(len(net.layers))]
 
 
@@ -126,7 +126,7 @@ def set_static_input(net: nn.Module, static: bool) -> nn.Module:
     """Switch a :func:`resnet_snn` between still images ``[B, C, H, W]`` and sequences ``[T, B, C, H, W]``.
 
     With ``static=False`` the network takes a time-varying input, e.g. a rate-coded
-    spike train of the image (:func:`labkit.encoding.rate`) or event frames, with
+    spike train of the image (:func:`labkit.spiking.encoding.rate`) or event frames, with
     the same weights.
     """
     stem = net.layers[0]

@@ -30,10 +30,8 @@ import contextlib
 import gzip
 import hashlib
 import io
-import os
 import re
 import tarfile
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +41,8 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-from labkit.config import cache_dir, data_root
+from ..config import cache_dir, data_root
+from ..io import atomic_write
 
 __all__ = [
     "tensor_loader",
@@ -253,16 +252,9 @@ def _torchvision(factory: Callable, train: bool, download: bool):
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    """``np.save`` via a temp file in the same folder, so no half file is ever seen."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """``np.save`` through :func:`labkit.io.atomic_write`, so no half file is ever seen."""
+    with atomic_write(path) as handle:
+        np.save(handle, array)
 
 
 # ----------------------------------------------------------------------- MNIST

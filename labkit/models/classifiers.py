@@ -1,4 +1,4 @@
-"""Networks shared by the labs, built on :mod:`labkit.snn`.
+"""Networks shared by the labs, built on :mod:`labkit.spiking`.
 
 Examples
 --------
@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .augment import RandomCropFlip
-from .snn import LIF, MeanOverTime, SpikeFn, SpikingSequential
+from ..data.augment import RandomCropFlip
+from ..spiking import LIF, MeanOverTime, SpikeFn, SpikingSequential
 
 __all__ = ["mnist_snn", "FeatureClassifier", "cifar_cnn", "cifar_snn"]
 
@@ -94,7 +94,7 @@ def cifar_cnn(channels: tuple[int, int] = (32, 64), hidden: int = 256, augment: 
     hidden
         Width of the penultimate (feature) layer.
     augment
-        Random crop and flip of the input while training (:class:`labkit.augment.RandomCropFlip`).
+        Random crop and flip of the input while training (:class:`labkit.data.augment.RandomCropFlip`).
     """
     c1, c2 = channels
     body = nn.Sequential(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
-from .config import is_static
+from ..config import is_static
 
 __all__ = ["interact"]
 

@@ -9,9 +9,9 @@ names of ``model.named_modules()``), detached, one row per input:
   ``time="rate"``: the time average ``[B, D]`` (firing rates for spiking layers),
   or ``time="steps"``: one representation per time step ``[T, B, D]``.
 
-Spiking models are detected as :class:`labkit.snn.SpikingSequential`; for other
+Spiking models are detected as :class:`labkit.spiking.SpikingSequential`; for other
 models with time-first outputs (e.g. a hand-written snnTorch loop) pass
-``time_axis=True``. Inside a :class:`~labkit.snn.SpikingSequential` a stateless layer
+``time_axis=True``. Inside a :class:`~labkit.spiking.SpikingSequential` a stateless layer
 may run once per step, once on ``[T*B, ...]`` (time folded into the batch), or once
 on ``[B, ...]`` (the leading layers with a static input); the recorder turns each of
 these into the same ``[T, B, ...]`` tensor.
@@ -19,7 +19,7 @@ these into the same ``[T, B, ...]`` tensor.
 Examples
 --------
 >>> import torch
->>> from labkit.snn import LIF, SpikingSequential
+>>> from labkit.spiking import LIF, SpikingSequential
 >>> net = SpikingSequential(torch.nn.Linear(4, 8), LIF(), torch.nn.Linear(8, 3), num_steps=5)
 >>> with record_features(net, ["layers.1", "layers.2"], time="rate") as rec:
 ...     _ = net(torch.rand(2, 4))
@@ -36,9 +36,9 @@ from typing import Iterator, Literal, Mapping, Sequence
 import torch
 from torch import nn
 
-from .snn import MeanOverTime, SpikingSequential, SumOverTime
+from ..spiking import LIF, MeanOverTime, SpikingSequential, SumOverTime
 
-__all__ = ["FeatureRecording", "record_features"]
+__all__ = ["FeatureRecording", "record_features", "spiking_layers"]
 
 TimeMode = Literal["rate", "steps"]
 # where a layer of a SpikingSequential sits: before any time axis (static input),
@@ -87,7 +87,7 @@ class FeatureRecording(Mapping[str, torch.Tensor]):
         """Features recorded since the last ``take`` (one entry per layer), then forget them.
 
         Use it to stream features batch by batch, e.g. into
-        :class:`labkit.cka.MinibatchCKA`, without keeping the whole data set.
+        :class:`labkit.analysis.cka.MinibatchCKA`, without keeping the whole data set.
         """
         out = {name: self[name] for name in self.names}
         self.clear()
@@ -221,7 +221,7 @@ def record_features(
         The network; it must be called as a whole (``model(x)``) inside the block.
     layer_names
         Submodule names as in ``model.named_modules()``, e.g. ``"layers.2"`` in a
-        :class:`~labkit.snn.SpikingSequential` or ``"features.0"`` in an
+        :class:`~labkit.spiking.SpikingSequential` or ``"features.0"`` in an
         ``nn.Sequential`` ANN.
     time
         For models with a time axis, required: ``"rate"`` averages over the ``T``
@@ -229,7 +229,7 @@ def record_features(
         ``"rate"`` or ``None`` (``[B, D]``) are accepted so the same call serves both.
     time_axis
         Whether layer outputs are time-first ``[T, B, ...]``; by default ``True``
-        exactly for :class:`~labkit.snn.SpikingSequential`. With ``True`` on another
+        exactly for :class:`~labkit.spiking.SpikingSequential`. With ``True`` on another
         model, a layer called once per forward must return ``[T, B, ...]`` and a
         layer called once per step (a per-step loop) is stacked over the calls.
 
@@ -263,3 +263,17 @@ def record_features(
     finally:
         for handle in handles:
             handle.remove()
+
+
+def spiking_layers(model: nn.Module) -> list[str]:
+    """Names of the :class:`~labkit.spiking.LIF` layers of ``model`` that emit spikes (not membrane readouts).
+
+    Record them with ``time="rate"`` to get firing rates in spikes per step.
+
+    Examples
+    --------
+    >>> net = SpikingSequential(nn.Linear(4, 8), LIF(), nn.Linear(8, 3), LIF(output="membrane"), num_steps=5)
+    >>> spiking_layers(net)
+    ['layers.1']
+    """
+    return [name for name, module in model.named_modules() if isinstance(module, LIF) and module.output == "spikes"]

@@ -6,7 +6,7 @@ Every function draws with matplotlib, gives the figure a title and labelled axes
 Examples
 --------
 >>> import torch
->>> from labkit import plot
+>>> from labkit.viz import plot
 >>> fig = plot.raster(torch.rand(50, 20) < 0.1, title="Random spikes")
 >>> fig.axes[0].get_xlabel()
 'time step'
@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .config import is_static
+from ..config import is_static
 
 __all__ = [
     "use_style",

@@ -1,7 +1,7 @@
 """Layer-by-layer CKA between networks, over a whole data set, in minibatches.
 
-Joins :func:`labkit.record.record_features` (what each layer outputs) and
-:class:`labkit.cka.MinibatchCKA` (unbiased HSIC accumulated over batches), so a
+Joins :func:`labkit.analysis.record.record_features` (what each layer outputs) and
+:class:`labkit.analysis.cka.MinibatchCKA` (unbiased HSIC accumulated over batches), so a
 comparison over thousands of images never builds an ``n x n`` matrix.
 
 A :class:`Net` names a model, the layers to compare and how to read them:

@@ -28,7 +28,7 @@ All arithmetic is in float64, whatever the input dtype.
 Examples
 --------
 >>> import torch
->>> from labkit.cka import linear_cka
+>>> from labkit.analysis.cka import linear_cka
 >>> X = torch.randn(100, 8)
 >>> Q = torch.linalg.qr(torch.randn(8, 8)).Q  # a rotation
 >>> round(float(linear_cka(X, 3 * X @ Q)), 6)

@@ -1,6 +1,6 @@
-"""Figures for lab 04: convolution kernels, feature visualisations and receptive fields.
+"""Figures of what a convolutional network learned: its kernels, feature visualisations and receptive fields.
 
-Same conventions as :mod:`labkit.plot`: every function gives its figure a title,
+Same conventions as :mod:`labkit.viz.plot`: every function gives its figure a title,
 labels axes with units, and returns the ``Figure``.
 
 Examples
@@ -21,7 +21,7 @@ import torch
 from matplotlib.patches import Rectangle
 
 from .plot import _numpy
-from .receptive import ReceptiveField
+from ..analysis.receptive import ReceptiveField
 
 __all__ = [
     "symmetric_rgb",
@@ -118,7 +118,6 @@ def kernel_tiles(weight: torch.Tensor, title: str, ncols: int | None = None,
         tiles = tiles.repeat(scale, axis=1).repeat(scale, axis=2)
     n, k = len(tiles), weight.shape[-1]
     ncols = min(ncols or (8 if n <= 32 else 16), n)
-    nrows = int(np.ceil(n / ncols))
     mosaic = _mosaic(tiles, ncols, gap=max(1, scale // 2))
     width = min(10.0, 0.75 * ncols + 0.6)
     fig, ax = plt.subplots(figsize=(width, (width - 0.6) * mosaic.shape[0] / mosaic.shape[1] + 1.3))
@@ -339,7 +338,7 @@ def receptive_field_figure(image: torch.Tensor, fields: Sequence[ReceptiveField]
         Input ``[3, H, W]`` in ``[0, 1]``; the fields must have ``out_size`` set
         for this input size.
     fields
-        From :func:`labkit.receptive.receptive_fields_of` (with ``input_size``).
+        From :func:`labkit.analysis.receptive.receptive_fields_of` (with ``input_size``).
     title
         Figure title.
     names
@@ -347,7 +346,7 @@ def receptive_field_figure(image: torch.Tensor, fields: Sequence[ReceptiveField]
 
     Examples
     --------
-    >>> from labkit.receptive import receptive_fields
+    >>> from labkit.analysis.receptive import receptive_fields
     >>> fig = receptive_field_figure(torch.rand(3, 8, 8), receptive_fields([("c", 3, 1, 1)], 8), "demo")
     >>> fig.axes[1].get_ylabel()
     'receptive-field side (input px)'

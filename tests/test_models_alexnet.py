@@ -1,4 +1,4 @@
-"""labkit.alexnet: the AlexNet-style CIFAR network and the honest ImageNet/fallback loader."""
+"""labkit.models.alexnet: the AlexNet-style CIFAR network and the honest ImageNet/fallback loader."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import torchvision
 from torch import nn
 
 import labkit
-from labkit import alexnet
-from labkit.alexnet import CONV_LAYERS, LAYER_LABELS, RELU_AFTER, VISUALISED_LAYERS, alexnet_cifar, load_alexnet
+from labkit import zoo
+from labkit.models.alexnet import CONV_LAYERS, LAYER_LABELS, RELU_AFTER, alexnet_cifar
+from labkit.zoo import load_alexnet
 from labkit.data import CIFAR10_CLASSES, ImageSet
 
 
@@ -23,7 +24,6 @@ def test_alexnet_cifar_shapes_and_names():
     assert [c.kernel_size[0] for c in convs] == [5, 5, 3, 3, 3]
     assert all(isinstance(net.get_submodule(r), nn.ReLU) for r in RELU_AFTER.values())
     assert not any(m.inplace for m in net.modules() if isinstance(m, nn.ReLU))
-    assert set(VISUALISED_LAYERS.values()) <= set(CONV_LAYERS.values())
     assert set(LAYER_LABELS) == {n for n, m in net.features.named_modules(prefix="features")
                                  if isinstance(m, (nn.Conv2d, nn.MaxPool2d))}
 
@@ -47,7 +47,7 @@ def offline(monkeypatch, tmp_path):
         raise RuntimeError("offline: no weights")
 
     monkeypatch.setattr(torchvision.models, "alexnet", no_download)
-    monkeypatch.setattr(alexnet, "load_cifar10", _fake_cifar)
+    monkeypatch.setattr(zoo, "load_cifar10", _fake_cifar)
     monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
     return tmp_path
 
@@ -61,7 +61,7 @@ def test_fallback_trains_and_says_so(offline):
     assert "ImageNet weights unavailable" in loaded.description
     assert "CIFAR-10" in loaded.title and "lab-trained" in loaded.title
     assert "offline: no weights" in loaded.reason
-    assert loaded.layers == VISUALISED_LAYERS and len(loaded.history.epoch) == 1
+    assert len(loaded.history.epoch) == 1
     assert not loaded.model.training
     assert len(list(offline.glob("lab04-alexnet-cifar-quick-*.pt"))) == 1
     # a second call reloads the finished checkpoint instead of training again
@@ -79,7 +79,7 @@ def test_imagenet_weights_used_when_available(monkeypatch):
         return real(weights=None)  # same architecture; no download in tests
 
     monkeypatch.setattr(torchvision.models, "alexnet", fake_download)
-    monkeypatch.setattr(alexnet, "load_cifar10", lambda *a, **k: pytest.fail("must not train"))
+    monkeypatch.setattr(zoo, "load_cifar10", lambda *a, **k: pytest.fail("must not train"))
     loaded = load_alexnet(True, labkit.start(True, seed=0))
     assert seen["weights"] == torchvision.models.AlexNet_Weights.IMAGENET1K_V1
     assert loaded.imagenet and loaded.input_size == 224 and loaded.test_accuracy is None

@@ -11,7 +11,7 @@ All encoders return a float tensor with time first: ``[num_steps, *x.shape]``.
 Examples
 --------
 >>> import torch
->>> from labkit import encoding
+>>> from labkit.spiking import encoding
 >>> x = torch.tensor([0.0, 0.5, 1.0])
 >>> encoding.rate_probability(x, f_on=100.0, f_off=10.0, dt=1e-3)
 tensor([0.0100, 0.0550, 0.1000])
@@ -24,8 +24,10 @@ from __future__ import annotations
 import torch
 from snntorch import spikegen
 
+from ..checks import check_unit_range
+from .stimuli import saccade
+
 __all__ = [
-    "check_unit_range",
     "rate_probability",
     "rate",
     "latency",
@@ -37,30 +39,6 @@ __all__ = [
 ]
 
 SCHEMES = ("rate", "latency", "delta")
-
-
-def check_unit_range(x: torch.Tensor, name: str = "x") -> None:
-    """Raise a ``ValueError`` naming ``name`` unless every value of ``x`` is in [0, 1].
-
-    Parameters
-    ----------
-    x
-        Input intensities.
-    name
-        The argument name reported in the error.
-    """
-    if not torch.is_tensor(x):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}.")
-    if not torch.is_floating_point(x):
-        raise TypeError(
-            f"{name} has dtype {x.dtype}; encoders take floats in [0, 1]. "
-            f"Use {name}.float() / 255 for uint8 images."
-        )
-    if x.numel() and (torch.isnan(x).any() or x.min() < 0 or x.max() > 1):
-        raise ValueError(
-            f"{name} must lie in [0, 1] (got min {x.min().item():.4g}, "
-            f"max {x.max().item():.4g}); rescale it, e.g. (x - x.min()) / (x.max() - x.min())."
-        )
 
 
 def _check_steps(num_steps: int) -> None:
@@ -198,7 +176,7 @@ def threshold_crossings(
     ``max_per_step``) are counted with the sign of the change, and the reference
     moves by ``n * threshold`` towards the signal. Small, slow changes therefore
     accumulate until they cross the threshold. Shared by :func:`delta` and
-    :func:`labkit.events.emulate_events`.
+    :func:`labkit.spiking.events.emulate_events`.
 
     Parameters
     ----------
@@ -300,7 +278,7 @@ def encode(
 
     ``"rate"`` and ``"latency"`` encode the still image. A still image has no
     change to transmit, so ``"delta"`` encodes the image moving along three
-    saccades (:func:`labkit.events.saccade`, 2 pixels each), like an N-MNIST
+    saccades (:func:`labkit.spiking.saccade`, 2 pixels each), like an N-MNIST
     recording.
 
     Parameters
@@ -326,7 +304,5 @@ def encode(
     if scheme == "latency":
         return latency(image, num_steps, threshold=min(threshold, 0.5))
     if scheme == "delta":
-        from .events import saccade
-
         return delta(saccade(image, num_steps, amplitude=2.0), threshold=threshold)
     raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}.")

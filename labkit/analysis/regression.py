@@ -22,8 +22,8 @@ from typing import Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .data import tensor_loader
-from .train import History, fit
+from ..data import tensor_loader
+from ..train import History, fit
 
 __all__ = [
     "extract_features",

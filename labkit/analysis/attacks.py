@@ -9,7 +9,7 @@ increases the loss, and keep images in their valid range (``[0, 1]``):
   ``[0, 1]``, optionally from a uniformly random start inside the ball.
 
 They work on any model that returns class scores, including spiking networks from
-:mod:`labkit.snn`, whose surrogate gradients make them differentiable. The model's
+:mod:`labkit.spiking`, whose surrogate gradients make them differentiable. The model's
 mode is left alone: call ``model.eval()`` first so that batch norm and dropout
 behave as at test time. Only the input's gradient is computed; parameter
 gradients (``.grad``) are not touched.

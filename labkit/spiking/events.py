@@ -11,6 +11,7 @@ models.
 Examples
 --------
 >>> import torch
+>>> from labkit.spiking.stimuli import saccade
 >>> img = torch.zeros(1, 8, 8); img[:, 2:6, 3:5] = 1.0
 >>> frames = saccade(img, num_steps=12, amplitude=2.0)
 >>> events = emulate_events(frames, threshold=0.2)
@@ -20,77 +21,15 @@ torch.Size([12, 2, 8, 8])
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.nn.functional as F
 
-from .encoding import check_unit_range, threshold_crossings
+from ..config import cache_dir
+from ..data import DataUnavailableError
 
-__all__ = ["saccade_path", "saccade", "emulate_events", "load_nmnist_sample"]
+from ..checks import check_unit_range
+from .encoding import threshold_crossings
 
-
-def saccade_path(num_steps: int, amplitude: float = 2.0, n_saccades: int = 3) -> torch.Tensor:
-    """Pixel offsets ``[num_steps, 2]`` (dx, dy) along a closed polygon of ``n_saccades`` legs.
-
-    With ``n_saccades=3`` this is the triangle used to record N-MNIST. The path
-    starts and ends at the origin; each leg has length ``amplitude`` pixels.
-    """
-    if num_steps < 2:
-        raise ValueError(f"num_steps must be >= 2, got {num_steps}.")
-    if n_saccades < 2:
-        raise ValueError(f"n_saccades must be >= 2, got {n_saccades}.")
-    angles = torch.arange(n_saccades + 1, dtype=torch.float64) * (2 * math.pi / n_saccades)
-    # vertices of a regular polygon with side `amplitude`, first vertex at the origin
-    radius = amplitude / (2 * math.sin(math.pi / n_saccades))
-    vx = radius * (torch.cos(angles - math.pi / 2) - math.cos(-math.pi / 2))
-    vy = radius * (torch.sin(angles - math.pi / 2) - math.sin(-math.pi / 2))
-    s = torch.linspace(0, n_saccades, num_steps, dtype=torch.float64)
-    leg = s.floor().clamp(max=n_saccades - 1).long()
-    frac = s - leg
-    dx = vx[leg] + frac * (vx[leg + 1] - vx[leg])
-    dy = vy[leg] + frac * (vy[leg + 1] - vy[leg])
-    return torch.stack([dx, dy], dim=1).float()
-
-
-def saccade(
-    image: torch.Tensor, num_steps: int, amplitude: float = 2.0, n_saccades: int = 3
-) -> torch.Tensor:
-    """Frames of ``image`` translated with sub-pixel precision along :func:`saccade_path`.
-
-    Parameters
-    ----------
-    image
-        ``[C, H, W]`` or ``[H, W]`` intensities in [0, 1].
-    num_steps
-        Number of frames.
-    amplitude
-        Length of one saccade in pixels.
-    n_saccades
-        Number of straight legs (3 for the N-MNIST triangle).
-
-    Returns
-    -------
-    torch.Tensor
-        ``[num_steps, C, H, W]`` frames (bilinear interpolation, zero outside).
-    """
-    check_unit_range(image, "image")
-    if image.dim() == 2:
-        image = image.unsqueeze(0)
-    if image.dim() != 3:
-        raise ValueError(f"image must be [C, H, W] or [H, W], got shape {tuple(image.shape)}.")
-    _, h, w = image.shape
-    offsets = saccade_path(num_steps, amplitude, n_saccades)
-    theta = torch.zeros(num_steps, 2, 3)
-    theta[:, 0, 0] = 1.0
-    theta[:, 1, 1] = 1.0
-    # affine_grid works in [-1, 1] coordinates: a shift of d pixels is 2 d / size
-    theta[:, 0, 2] = -2 * offsets[:, 0] / w
-    theta[:, 1, 2] = -2 * offsets[:, 1] / h
-    batch = image.unsqueeze(0).expand(num_steps, -1, -1, -1)
-    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
-    frames = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return frames.clamp(0, 1)
+__all__ = ["emulate_events", "load_nmnist_sample"]
 
 
 def emulate_events(
@@ -160,8 +99,6 @@ def load_nmnist_sample(index: int = 0, num_steps: int = 60, train: bool = False)
         When tonic is missing or the recording cannot be downloaded (offline);
         no offline copy of any DVS recording exists.
     """
-    from .config import cache_dir
-    from .data import DataUnavailableError
 
     try:
         import tonic

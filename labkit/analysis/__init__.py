@@ -1,0 +1,38 @@
+"""Analysis: read layers, compare representations, probe robustness.
+
+* :mod:`~labkit.analysis.record`: the one recorder of layer outputs by name, ANN or SNN, rates or per step;
+* :mod:`~labkit.analysis.regression`: linear and MLP maps between two feature spaces and their scores;
+* :mod:`~labkit.analysis.cka`: linear, debiased and minibatch CKA;
+* :mod:`~labkit.analysis.similarity`: CKA layer by layer and step by step over a data loader;
+* :mod:`~labkit.analysis.receptive`: receptive-field size, jump and start per layer;
+* :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs.
+"""
+
+from __future__ import annotations
+
+from . import attacks, cka, receptive, regression
+from .attacks import fgsm, pgd
+from .cka import MinibatchCKA, linear_cka
+from .receptive import ReceptiveField, receptive_fields, receptive_fields_of
+from .record import FeatureRecording, record_features, spiking_layers
+from .similarity import Net, layer_cka, time_step_cka
+
+__all__ = [
+    "attacks",
+    "cka",
+    "receptive",
+    "regression",
+    "record_features",
+    "FeatureRecording",
+    "spiking_layers",
+    "linear_cka",
+    "MinibatchCKA",
+    "layer_cka",
+    "time_step_cka",
+    "Net",
+    "ReceptiveField",
+    "receptive_fields",
+    "receptive_fields_of",
+    "fgsm",
+    "pgd",
+]

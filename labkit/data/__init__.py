@@ -1,0 +1,39 @@
+"""Data: MNIST and CIFAR-10 as tensors, offline packs verified by sha256, honest splits, augmentation.
+
+:func:`load_mnist` and :func:`load_cifar10` take the offline data root
+(``LABKIT_DATA``) first and torchvision's real download otherwise; every
+:class:`ImageSet` says in ``source`` and ``title`` which data it holds, and every
+figure title repeats it.
+"""
+
+from __future__ import annotations
+
+from .augment import RandomCropFlip
+from .datasets import (
+    CIFAR10_CLASSES,
+    MNIST_CLASSES,
+    PACK_SHA256,
+    DataIntegrityError,
+    DataUnavailableError,
+    ImageSet,
+    balanced_subset,
+    load_cifar10,
+    load_mnist,
+    mnist_train_test,
+    tensor_loader,
+)
+
+__all__ = [
+    "ImageSet",
+    "DataUnavailableError",
+    "DataIntegrityError",
+    "load_mnist",
+    "load_cifar10",
+    "mnist_train_test",
+    "balanced_subset",
+    "tensor_loader",
+    "RandomCropFlip",
+    "PACK_SHA256",
+    "MNIST_CLASSES",
+    "CIFAR10_CLASSES",
+]

@@ -1,0 +1,48 @@
+"""Models: every network of the labs, ANN and SNN twins built from the same layers.
+
+One convention: a classifier is a **body** (``features(x)``, the representation
+the labs analyse) followed by a **head** (``forward(x) = head(features(x))``,
+class scores). Layers are reached by their ``named_modules()`` names, which the
+recorder (:func:`labkit.analysis.record`) takes.
+
+* :mod:`~labkit.models.classifiers`: the MNIST SNN and the CIFAR-10 CNN/SNN twins;
+* :mod:`~labkit.models.resnet`: residual ANN/SNN twins for CIFAR-10;
+* :mod:`~labkit.models.alexnet`: AlexNet (torchvision's ImageNet weights) and a CIFAR-sized variant;
+* :mod:`~labkit.models.conv`: convolution written as explicit loops, for teaching.
+"""
+
+from __future__ import annotations
+
+from .alexnet import (
+    CONV_LAYERS,
+    LAYER_LABELS,
+    RELU_AFTER,
+    AlexNet,
+    Normalize,
+    alexnet_cifar,
+    imagenet_alexnet,
+)
+from .classifiers import FeatureClassifier, cifar_cnn, cifar_snn, mnist_snn
+from .conv import conv2d_loops
+from .resnet import BasicBlock, SpikingBlock, block_names, resnet_ann, resnet_snn, set_static_input
+
+__all__ = [
+    "FeatureClassifier",
+    "mnist_snn",
+    "cifar_cnn",
+    "cifar_snn",
+    "resnet_ann",
+    "resnet_snn",
+    "block_names",
+    "set_static_input",
+    "BasicBlock",
+    "SpikingBlock",
+    "AlexNet",
+    "Normalize",
+    "alexnet_cifar",
+    "imagenet_alexnet",
+    "CONV_LAYERS",
+    "LAYER_LABELS",
+    "RELU_AFTER",
+    "conv2d_loops",
+]

@@ -1,0 +1,142 @@
+"""Run a stack of layers over time: :class:`SpikingSequential` and the time reductions.
+
+Every spiking module takes time-first tensors ``[T, B, ...]``.
+
+:class:`SpikingSequential` runs a stack of layers with two savings:
+
+* a **static input** (an image shown at every step, passed as ``[B, ...]``) goes
+  once through the leading stateless layers (e.g. the first convolution), whose
+  output is then broadcast over time instead of being recomputed ``T`` times;
+* stateless layers (conv, linear, pooling, batch norm) run on all time steps in
+  one call by folding time into the batch (``[T*B, ...]``) or, where that is
+  measured to be slower (CPU, see ``benchmarks/snn_engine.py``), in per-step
+  chunks. Batch norm always sees all ``T*B`` samples, so both execution modes
+  compute the same function.
+
+Examples
+--------
+>>> import torch
+>>> from labkit.spiking import LIF, SpikingSequential, MeanOverTime
+>>> net = SpikingSequential(torch.nn.Linear(4, 8), LIF(beta=0.9), torch.nn.Linear(8, 3),
+...                         LIF(beta=0.9, output="membrane"), MeanOverTime(), num_steps=5)
+>>> net(torch.rand(2, 4)).shape  # a static input [B, 4] shown for 5 steps
+torch.Size([2, 3])
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+__all__ = ["SpikingSequential", "SumOverTime", "MeanOverTime", "default_fold"]
+
+
+class SumOverTime(nn.Module):
+    """``[T, B, ...] -> [B, ...]``: spike counts (sum over time)."""
+
+    temporal = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return x.sum(0)
+
+
+class MeanOverTime(nn.Module):
+    """``[T, B, ...] -> [B, ...]``: firing rates or mean membrane (mean over time)."""
+
+    temporal = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return x.mean(0)
+
+
+def default_fold(device: torch.device | str) -> bool:
+    """Whether stateless layers fold time into the batch on ``device``.
+
+    ``True`` on GPUs (one large kernel launch beats ``T`` small ones). ``False``
+    on CPU, where per-step calls were measured faster for convolutions
+    (``benchmarks/snn_engine.py``).
+    """
+    return torch.device(device).type != "cpu"
+
+
+class SpikingSequential(nn.Module):
+    """Run layers on time-first tensors, choosing how to execute stateless layers.
+
+    Parameters
+    ----------
+    *layers
+        Stateless modules (``nn.Conv2d``, ``nn.Linear``, ``nn.BatchNorm2d``,
+        pooling, ``nn.Flatten`` ...) and temporal modules (:class:`LIF`,
+        :class:`SumOverTime`, :class:`MeanOverTime`: anything with
+        ``temporal = True``), in order.
+    num_steps
+        Number of time steps for static inputs.
+    static_input
+        ``True`` (default): ``forward`` takes a still input ``[B, ...]`` shown at
+        each of ``num_steps`` steps, and the leading stateless layers run once.
+        ``False``: ``forward`` takes a sequence ``[T, B, ...]`` (events, or a
+        spike-encoded input).
+    fold
+        Fold time into the batch for stateless layers (``True``), run them per
+        time step (``False``), or choose by device (``None``, see
+        :func:`default_fold`). Both compute the same function (batch norm always
+        normalises over all ``T*B`` samples).
+    """
+
+    def __init__(self, *layers: nn.Module, num_steps: int, static_input: bool = True,
+                 fold: bool | None = None) -> None:
+        super().__init__()
+        if num_steps < 1:
+            raise ValueError(f"num_steps must be >= 1, got {num_steps}.")
+        self.layers = nn.ModuleList(layers)
+        self.num_steps = num_steps
+        self.static_input = static_input
+        self.fold = fold
+
+    @staticmethod
+    def _chain(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    def _run_stateless(self, layers: list[nn.Module], x: torch.Tensor, static: bool, fold: bool) -> torch.Tensor:
+        """Run consecutive stateless layers: once for a static input, else folded or per step."""
+        if not layers or static:
+            return self._chain(layers, x)
+        # split at batch-norm layers, which always see all T*B samples
+        groups: list[tuple[bool, list[nn.Module]]] = []
+        for layer in layers:
+            folded = fold or isinstance(layer, nn.modules.batchnorm._BatchNorm)
+            if groups and groups[-1][0] == folded:
+                groups[-1][1].append(layer)
+            else:
+                groups.append((folded, [layer]))
+        for folded, group in groups:
+            T, B = x.shape[:2]
+            if folded:
+                out = self._chain(group, x.reshape(T * B, *x.shape[2:]))
+                x = out.reshape(T, B, *out.shape[1:])
+            else:  # unbind/stack: one backward node each, not T
+                x = torch.stack([self._chain(group, step) for step in x.unbind(0)])
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the network on ``[B, ...]`` (static input) or ``[T, B, ...]``; see ``static_input``."""
+        fold = self.fold if self.fold is not None else default_fold(x.device)
+        static = self.static_input  # True while x has no time axis: stateless layers run once
+        reduced = False  # True after MeanOverTime/SumOverTime: no time axis any more
+        pending: list[nn.Module] = []
+        for layer in self.layers:
+            if not getattr(layer, "temporal", False):
+                pending.append(layer)
+                continue
+            x = self._run_stateless(pending, x, static or reduced, fold)
+            pending = []
+            if static:  # broadcast over time without copying
+                x = x.unsqueeze(0).expand(self.num_steps, *x.shape)
+                static = False
+            x = layer(x)
+            reduced = isinstance(layer, (MeanOverTime, SumOverTime))
+        x = self._run_stateless(pending, x, static or reduced, fold)
+        return x.unsqueeze(0).expand(self.num_steps, *x.shape) if static else x
