@@ -12,13 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import torch
-
-from .config import seed_everything
-from .data import balanced_subset, load_cifar10
+from .data import balanced_subset, load_cifar10, split_validation
 from .models.alexnet import CONV_LAYERS, AlexNet, alexnet_cifar, imagenet_alexnet
 from .run import Run
-from .train import History, fit
+from .train import History, evaluate, train_classifier
 
 __all__ = ["LoadedAlexNet", "load_alexnet"]
 
@@ -51,6 +48,8 @@ class LoadedAlexNet:
         Training configuration of the lab-trained network (sizes, epochs, width,
         learning rate); with ``run.seed`` it rebuilds the initial weights
         (``seed_everything(run.seed); alexnet_cifar(width=config["width"])``).
+        ``n_test`` test images give ``test_accuracy``; the history's validation
+        curves are on ``n_val`` images held out of the training data.
     convs
         Names of the five convolutions (:data:`CONV_LAYERS`).
     """
@@ -73,11 +72,13 @@ def load_alexnet(
     run: Run,
     *,
     n_train: int | None = None,
+    n_val: int | None = None,
     n_test: int | None = None,
     epochs: int | None = None,
     width: float | None = None,
     lr: float = 1e-3,
     batch_size: int = 64,
+    name: str = "alexnet-cifar",
     progress: bool | None = None,
 ) -> LoadedAlexNet:
     """AlexNet with ImageNet weights, or an AlexNet-style network trained here on CIFAR-10.
@@ -89,28 +90,33 @@ def load_alexnet(
         ImageNet weights are unavailable). Sizes only; the code path is the same.
     run
         The lab's :class:`labkit.Run` (seed, device, checkpoint folder).
-    n_train, n_test
-        CIFAR-10 training / test images (default quick 8,000 / 1,000; full: all).
+    n_train, n_val, n_test
+        CIFAR-10 training images, validation images held out of them, and test
+        images (default quick 8,000 / 1,000 / 1,000; full: all 50,000 training
+        images less 5,000 for validation, and all 10,000 test images).
     epochs
         Training epochs (default quick 4, full 20).
     width
-        Channel multiplier of :func:`alexnet_cifar` (default quick 0.25, full 1.0).
+        Channel multiplier of :func:`~labkit.models.alexnet_cifar` (default quick 0.25, full 1.0).
     lr, batch_size
         Adam learning rate and batch size.
+    name
+        Checkpoint name (:meth:`labkit.Run.checkpoint`).
     progress
         Progress bars of :func:`labkit.train.fit`.
 
     Returns
     -------
     LoadedAlexNet
-        The model, a description of its weights, the layers to visualise and the
-        input size, plus accuracy and history when trained here.
+        The model, a description of its weights and the input size, plus the test
+        accuracy and the training history when trained here.
 
     Notes
     -----
-    Training writes ``run.checkpoint("lab04-alexnet-cifar", **config)`` after every
-    epoch and resumes from it, so re-running (or a Colab reconnect) continues or
-    reloads the same network instead of training again.
+    Training goes through :func:`labkit.train.train_classifier`, which writes
+    ``run.checkpoint(name, **config)`` after every epoch and resumes from it, so
+    re-running (or a Colab reconnect) continues or reloads the same network
+    instead of training again. The test images are used once, after training.
     """
     try:
         model, top1 = imagenet_alexnet()
@@ -122,7 +128,8 @@ def load_alexnet(
         return LoadedAlexNet(model.to(run.device).eval(), description, 224,
                              True, "ImageNet AlexNet (torchvision weights)")
 
-    n_train = n_train if n_train is not None else (8_000 if quick else None)
+    n_train = n_train if n_train is not None else (9_000 if quick else None)
+    n_val = n_val if n_val is not None else (1_000 if quick else 5_000)
     n_test = n_test if n_test is not None else (1_000 if quick else None)
     epochs = epochs if epochs is not None else (4 if quick else 20)
     width = width if width is not None else (0.25 if quick else 1.0)
@@ -131,19 +138,16 @@ def load_alexnet(
         train_set = balanced_subset(train_set, n_train, seed=run.seed)
     if n_test is not None:
         test_set = balanced_subset(test_set, n_test, seed=run.seed)
-    config = dict(n_train=len(train_set), n_test=len(test_set), epochs=epochs, width=width, lr=lr,
-                  batch_size=batch_size, source=train_set.source)
-    seed_everything(run.seed)
-    model = alexnet_cifar(width=width)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = fit(model, train_set.loader(batch_size=batch_size, shuffle=True), optimizer, epochs=epochs,
-                  val_loader=test_set.loader(batch_size=500), device=run.device,
-                  checkpoint=run.checkpoint("lab04-alexnet-cifar", **config), resume=True,
-                  progress=progress)
-    accuracy = history.val_acc[-1]
+    train_set, val_set = split_validation(train_set, n_val, seed=run.seed)
+    config = dict(n_test=len(test_set), width=width, source=train_set.source)
+    model, history = train_classifier(lambda: alexnet_cifar(width=width), train_set, val_set, run, name,
+                                      epochs=epochs, lr=lr, batch_size=batch_size, progress=progress,
+                                      **config)
+    accuracy = evaluate(model, test_set.loader(batch_size=500), device=run.device)["acc"]
     description = (f"AlexNet-style network trained in this lab on {len(train_set):,} CIFAR-10 images "
                    f"({epochs} epochs), test accuracy {100 * accuracy:.1f}% on {len(test_set):,} test "
                    "images (ImageNet weights unavailable)")
     title = f"lab-trained AlexNet-style net, {len(train_set):,} CIFAR-10 images, {100 * accuracy:.1f}% test acc."
+    config.update(n_train=len(train_set), n_val=len(val_set), epochs=epochs, lr=lr, batch_size=batch_size)
     return LoadedAlexNet(model.eval(), description, 32, False, title,
                          accuracy, history, len(train_set), reason, config)

@@ -354,3 +354,21 @@ def test_tensor_loader_matches_plain_dataloader_order():
     assert [len(a) for a, _ in tensor_loader(x, y, batch_size=10)] == [10, 10, 3]
     with pytest.raises(ValueError, match="batch_size"):
         tensor_loader(x, batch_size=0)
+
+
+def test_split_validation_is_disjoint_complete_balanced_and_labelled():
+    from labkit.data import split_validation
+
+    images = torch.arange(30, dtype=torch.float32).view(30, 1, 1, 1) / 30
+    data = ImageSet(images, torch.arange(30) % 3, ["a", "b", "c"], "Toy", "train", "toy")
+    train, val = split_validation(data, 6, seed=1)
+    ids = lambda s: set((s.images.flatten() * 30).round().long().tolist())
+    assert ids(train).isdisjoint(ids(val)) and ids(train) | ids(val) == set(range(30))
+    assert sorted(val.labels.tolist()) == [0, 0, 1, 1, 2, 2]
+    assert val.split == "validation" and "validation" in val.title and "validation" in train.source
+    again, _ = split_validation(data, 6, seed=1)
+    assert torch.equal(again.images, train.images)
+    with pytest.raises(ValueError, match="n_val"):
+        split_validation(data, 30)
+    with pytest.raises(ValueError, match="n_val=9 needs 3 images of class 'b'"):
+        split_validation(data.subset(list(range(0, 30, 3)) + [1, 2]), 9)  # ten a's, one b, one c

@@ -54,18 +54,19 @@ def offline(monkeypatch, tmp_path):
 
 def test_fallback_trains_and_says_so(offline):
     run = labkit.start(True, seed=0)
-    loaded = load_alexnet(True, run, n_train=40, n_test=20, epochs=1, width=0.05, progress=False)
+    loaded = load_alexnet(True, run, n_train=50, n_val=10, n_test=20, epochs=1, width=0.05, progress=False)
     assert not loaded.imagenet and loaded.input_size == 32
     assert loaded.description.startswith("AlexNet-style network trained in this lab on 40 CIFAR-10 images")
+    assert "validation" in loaded.history.val_data and loaded.config["n_val"] == 10
     assert f"test accuracy {100 * loaded.test_accuracy:.1f}%" in loaded.description
     assert "ImageNet weights unavailable" in loaded.description
     assert "CIFAR-10" in loaded.title and "lab-trained" in loaded.title
     assert "offline: no weights" in loaded.reason
     assert len(loaded.history.epoch) == 1
     assert not loaded.model.training
-    assert len(list(offline.glob("lab04-alexnet-cifar-quick-*.pt"))) == 1
+    assert len(list(offline.glob("alexnet-cifar-quick-*.pt"))) == 1
     # a second call reloads the finished checkpoint instead of training again
-    again = load_alexnet(True, run, n_train=40, n_test=20, epochs=1, width=0.05, progress=False)
+    again = load_alexnet(True, run, n_train=50, n_val=10, n_test=20, epochs=1, width=0.05, progress=False)
     for a, b in zip(loaded.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
 

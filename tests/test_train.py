@@ -1,9 +1,11 @@
+import math
+
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import labkit
-from labkit.train import History, evaluate, fit, load_checkpoint, save_checkpoint
+from labkit.train import History, accuracy, evaluate, fit, load_checkpoint, save_checkpoint
 
 
 def _problem(seed=0):
@@ -29,11 +31,12 @@ def _weights(model):
 
 def test_fit_learns_and_records_history():
     model, opt, sched, loader = _setup()
-    h = fit(model, loader, opt, epochs=10, val_loader=loader, device="cpu")
+    h = fit(model, loader, opt, epochs=10, val_loader=loader, val_data="toy validation", device="cpu")
     assert h.epoch == list(range(1, 11))
-    assert len(h.train_loss) == len(h.val_acc) == len(h.seconds) == 10
-    assert h.train_loss[-1] < h.train_loss[0]
-    assert h.best_val_acc > 0.9  # a linearly separable problem
+    assert len(h.train["loss"]) == len(h.val["acc"]) == len(h.seconds) == 10
+    assert h.train["loss"][-1] < h.train["loss"][0]
+    assert h.best("acc") > 0.9  # a linearly separable problem
+    assert h.val_data == "toy validation"
 
 
 def test_resume_gives_same_weights_as_uninterrupted_run(tmp_path):
@@ -84,7 +87,7 @@ def test_finished_run_resumes_instantly(tmp_path):
     first = fit(model, loader, opt, epochs=2, device="cpu", checkpoint=ckpt)
     model2, opt2, _, _ = _setup()
     again = fit(model2, loader, opt2, epochs=2, device="cpu", checkpoint=ckpt, resume=True)
-    assert again.train_loss == first.train_loss
+    assert again.train["loss"] == first.train["loss"]
     assert torch.equal(_weights(model2), _weights(model))
 
 
@@ -116,8 +119,9 @@ def test_evaluate_accuracy_and_empty_loader():
         model.weight.copy_(torch.eye(2))
     x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
     y = torch.tensor([0, 1, 1, 1])
-    loss, acc = evaluate(model, DataLoader(TensorDataset(x, y), batch_size=3))
-    assert acc == 0.75 and loss > 0
+    result = evaluate(model, DataLoader(TensorDataset(x, y), batch_size=3))
+    assert result["acc"] == pytest.approx(0.75) and result["loss"] > 0
+    assert set(result) == {"loss", "acc"}
     with pytest.raises(ValueError, match="empty"):
         evaluate(model, [])
 
@@ -129,10 +133,10 @@ def test_epochs_validated():
 
 
 def test_history_best_without_validation():
-    assert History().best_val_acc != History().best_val_acc  # NaN
+    assert math.isnan(History().best("acc"))
 
 
-def test_fit_regression_targets_give_nan_accuracy():
+def test_fit_regression_has_no_accuracy_unless_asked():
     labkit.seed_everything(0)
     x = torch.randn(64, 3)
     y = x @ torch.tensor([[1.0], [-2.0], [0.5]])
@@ -140,28 +144,63 @@ def test_fit_regression_targets_give_nan_accuracy():
     loader = DataLoader(TensorDataset(x, y), batch_size=16)
     h = fit(model, loader, torch.optim.Adam(model.parameters(), lr=0.05), epochs=30,
             loss_fn=torch.nn.functional.mse_loss, val_loader=loader, device="cpu")
-    assert h.val_loss[-1] < 0.05 * h.val_loss[0]
-    assert all(a != a for a in h.train_acc + h.val_acc)  # NaN
+    assert h.val["loss"][-1] < 0.05 * h.val["loss"][0]
+    assert set(h.train) == set(h.val) == {"loss"}  # MSE: no accuracy by default
+    with pytest.raises(ValueError, match="integer class targets"):
+        fit(model, loader, torch.optim.SGD(model.parameters(), lr=0.01), epochs=1,
+            loss_fn=torch.nn.functional.mse_loss, metrics={"acc": accuracy}, device="cpu")
+
+
+def test_fit_takes_any_loss_metrics_and_tuple_targets():
+    """A two-headed model (class + box) trains through fit with a combined loss and its own metrics."""
+    labkit.seed_everything(0)
+    x = torch.randn(48, 4)
+    targets = (x[:, 0] > 0).long(), x[:, :2].clone()
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cls, self.box = torch.nn.Linear(4, 2), torch.nn.Linear(4, 2)
+
+        def forward(self, inputs):
+            return self.cls(inputs), self.box(inputs)
+
+    def loss_fn(out, tgt):
+        return torch.nn.functional.cross_entropy(out[0], tgt[0]) + torch.nn.functional.smooth_l1_loss(out[1], tgt[1])
+
+    metrics = {"acc": lambda out, tgt: accuracy(out[0], tgt[0]),
+               "box_l1": lambda out, tgt: (out[1] - tgt[1]).abs().mean().item()}
+    loader = DataLoader(TensorDataset(x, *targets), batch_size=16, collate_fn=lambda rows: (
+        torch.stack([r[0] for r in rows]), (torch.stack([r[1] for r in rows]), torch.stack([r[2] for r in rows]))))
+    model = TwoHeads()
+    h = fit(model, loader, torch.optim.Adam(model.parameters(), lr=0.05), epochs=15, loss_fn=loss_fn,
+            metrics=metrics, val_loader=loader, device="cpu")
+    assert set(h.train) == set(h.val) == {"loss", "acc", "box_l1"}
+    assert h.val["box_l1"][-1] < 0.5 * h.val["box_l1"][0] and h.val["acc"][-1] > 0.9
+    assert evaluate(model, loader, loss_fn, metrics)["box_l1"] == pytest.approx(h.val["box_l1"][-1])
 
 
 def test_train_classifier_checkpoints_and_reloads(monkeypatch, tmp_path):
-    from labkit.data import ImageSet
+    from labkit.data import ImageSet, split_validation
     from labkit.train import train_classifier
 
     monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
     g = torch.Generator().manual_seed(0)
-    images = torch.rand(40, 1, 4, 4, generator=g)
+    images = torch.rand(48, 1, 4, 4, generator=g)
     labels = (images.mean((1, 2, 3)) > 0.5).long()
-    data = ImageSet(images, labels, ["lo", "hi"], "toy", "train", "toy data")
+    train, val = split_validation(ImageSet(images, labels, ["lo", "hi"], "toy", "train", "toy data"), 8)
     run = labkit.Run(quick=True, seed=0, device=torch.device("cpu"))
 
-    def model():
-        labkit.seed_everything(0)
+    def build():
         return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
 
-    first = train_classifier(model(), data, data, run, "toy", epochs=3, batch_size=8, width=16)
-    assert len(first.val_acc) == 3 and len(list(tmp_path.glob("toy-quick-*.pt"))) == 1
-    again = train_classifier(model(), data, data, run, "toy", epochs=3, batch_size=8, width=16)
-    assert again.train_loss == first.train_loss  # reloaded, not retrained
-    train_classifier(model(), data, data, run, "toy", epochs=3, batch_size=8, width=32)
+    model, first = train_classifier(build, train, val, run, "toy", epochs=3, batch_size=8, width=16)
+    assert len(first.val["acc"]) == 3 and len(list(tmp_path.glob("toy-quick-*.pt"))) == 1
+    assert first.val_data == val.title and "validation" in first.val_data
+    model2, again = train_classifier(build, train, val, run, "toy", epochs=3, batch_size=8, width=16)
+    assert again.train["loss"] == first.train["loss"]  # reloaded, not retrained
+    assert torch.equal(_weights(model2), _weights(model))
+    train_classifier(build, train, val, run, "toy", epochs=3, batch_size=8, width=32)
     assert len(list(tmp_path.glob("toy-quick-*.pt"))) == 2  # another config, another file
+    _, other_seed = train_classifier(build, train, val, run, "toy", epochs=3, batch_size=8, width=16, seed=1)
+    assert other_seed.train["loss"] != first.train["loss"]  # another seed: other weights and data order

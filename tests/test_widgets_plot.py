@@ -61,9 +61,11 @@ def test_bars_and_learning_curves():
     assert fig.axes[0].get_ylabel() == "sparsity"
     from labkit.train import History
 
-    h = History(epoch=[1, 2], train_loss=[1.0, 0.5], val_acc=[0.5, 0.7])
+    h = History(epoch=[1, 2], train={"loss": [1.0, 0.5]}, val={"loss": [1.1, 0.6], "acc": [0.5, 0.7]},
+                val_data="Toy (validation images held out of the training data)")
     fig = plot.learning_curves({"net": h}, title="L")
-    assert fig.axes[1].get_ylabel() == "validation accuracy (%)"
+    assert fig.axes[1].get_title() == "Accuracy on Toy (validation images held out of the training data)"
+    assert all(float(x).is_integer() for x in fig.axes[0].get_xticks())  # whole epochs only
 
 
 def test_image_grid_rgb_and_gray():

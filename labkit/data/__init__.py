@@ -20,6 +20,7 @@ from .datasets import (
     load_cifar10,
     load_mnist,
     mnist_train_test,
+    split_validation,
     tensor_loader,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "load_cifar10",
     "mnist_train_test",
     "balanced_subset",
+    "split_validation",
     "tensor_loader",
     "RandomCropFlip",
     "PACK_SHA256",

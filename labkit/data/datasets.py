@@ -53,6 +53,7 @@ __all__ = [
     "load_cifar10",
     "mnist_train_test",
     "balanced_subset",
+    "split_validation",
     "PACK_SHA256",
     "MNIST_CLASSES",
     "CIFAR10_CLASSES",
@@ -85,6 +86,7 @@ _SPLIT_TITLES = {
     "test": "official test split",
     "test-as-train": "training part of the official test split",
     "test-held-out": "held-out part of the official test split",
+    "validation": "validation images held out of the training data",
 }
 _OFFLINE_TRAIN, _OFFLINE_HELD_OUT = 8_000, 2_000
 _warned_offline_split = False
@@ -459,6 +461,23 @@ def _balanced_indices(labels: np.ndarray, n_classes: int, n: int,
                            for c in range(n_classes)])
 
 
+def _checked_balanced_indices(data: ImageSet, n: int, rng: np.random.Generator, caller: str,
+                              arg: str) -> np.ndarray:
+    """:func:`_balanced_indices`, with an error naming ``caller``'s argument when a class is short."""
+    n_classes, labels = len(data.classes), data.labels.numpy()
+    have = np.bincount(labels, minlength=n_classes)
+    want = _per_class_counts(n, n_classes)
+    short = [c for c in range(n_classes) if have[c] < want[c]]
+    if short:
+        c = short[0]
+        raise ValueError(
+            f"{caller}: {arg}={n} needs {want[c]} images of class "
+            f"{data.classes[c]!r} but {data.title} has only {have[c]}; choose "
+            f"{arg} <= {_largest_balanced(have)}."
+        )
+    return _balanced_indices(labels, n_classes, n, rng)
+
+
 def balanced_subset(data: ImageSet, n: int, seed: int = 0) -> ImageSet:
     """A deterministic, class-balanced subset of ``n`` images.
 
@@ -480,22 +499,53 @@ def balanced_subset(data: ImageSet, n: int, seed: int = 0) -> ImageSet:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
         raise ValueError(f"balanced_subset: n must be a positive integer, got n={n!r}.")
-    n_classes, labels = len(data.classes), data.labels.numpy()
-    have = np.bincount(labels, minlength=n_classes)
-    want = _per_class_counts(int(n), n_classes)
-    short = [c for c in range(n_classes) if have[c] < want[c]]
-    if short:
-        c = short[0]
-        raise ValueError(
-            f"balanced_subset: n={n} needs {want[c]} images of class "
-            f"{data.classes[c]!r} but {data.title} has only {have[c]}; choose "
-            f"n <= {_largest_balanced(have)}."
-        )
     rng = np.random.default_rng(seed)
-    order = rng.permutation(_balanced_indices(labels, n_classes, int(n), rng))
-    subset = data.subset(order)
+    subset = data.subset(rng.permutation(_checked_balanced_indices(data, int(n), rng, "balanced_subset", "n")))
     subset.source = f"{data.source}; class-balanced subset of {n:,}"
     return subset
+
+
+def split_validation(data: ImageSet, n_val: int, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """Hold ``n_val`` class-balanced images of a training set out for validation (model selection).
+
+    The test set stays untouched until the end; choosing epochs, widths or
+    surrogates on it would report an optimistic number. The validation part gets
+    ``split="validation"``, so its ``title`` (and every figure title built from it)
+    says what it is; the rest keeps the training metadata, and both ``source``
+    strings record the split.
+
+    Parameters
+    ----------
+    data
+        The training images.
+    n_val
+        Number of validation images, class-balanced (see :func:`balanced_subset`).
+    seed
+        Seed of the draw; the same seed gives the same split.
+
+    Returns
+    -------
+    tuple of ImageSet
+        ``(train, val)``, disjoint, together all of ``data``.
+
+    Examples
+    --------
+    >>> s = ImageSet(torch.zeros(8, 1, 1, 1), torch.tensor([0, 1] * 4), ["a", "b"], "Toy", "train", "made up")
+    >>> train, val = split_validation(s, 2)
+    >>> len(train), len(val), sorted(val.labels.tolist()), val.title
+    (6, 2, [0, 1], 'Toy (validation images held out of the training data)')
+    """
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or not 0 < n_val < len(data):
+        raise ValueError(f"split_validation: n_val must be an integer in [1, {len(data) - 1}] "
+                         f"(the training set has {len(data):,} images), got n_val={n_val!r}.")
+    rng = np.random.default_rng(seed)
+    held = _checked_balanced_indices(data, int(n_val), rng, "split_validation", "n_val")
+    val = data.subset(rng.permutation(held))
+    train = data.subset(rng.permutation(np.setdiff1d(np.arange(len(data)), held)))
+    val.split = "validation"
+    val.source = f"{data.source}; {len(val):,} class-balanced images held out for validation"
+    train.source = f"{data.source}; without the {len(val):,} validation images"
+    return train, val
 
 
 def _offline_mnist_split(test: ImageSet, seed: int) -> tuple[ImageSet, ImageSet]:

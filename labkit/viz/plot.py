@@ -303,15 +303,29 @@ def encoding_overview(spikes: torch.Tensor, title: str, dt: float | None = None)
 
 
 def learning_curves(histories: Mapping[str, "object"], title: str) -> plt.Figure:
-    """Training loss and validation accuracy per epoch for one or more :class:`labkit.train.History`."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for name, h in histories.items():
-        ax_loss.plot(h.epoch, h.train_loss, marker="o", label=name)
-        if h.val_acc:
-            ax_acc.plot(h.epoch, [100 * a for a in h.val_acc], marker="o", label=name)
-    ax_loss.set(xlabel="epoch", ylabel="training loss", title="Training loss")
-    ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", title="Validation accuracy")
-    ax_acc.legend()
+    """Loss and accuracy per epoch of one or more :class:`labkit.train.History`, labelled with their data.
+
+    Left: the loss on the training batches (solid) and on the validation data
+    (dashed). Right: the validation accuracy, when recorded. The axis titles name
+    the validation data (``History.val_data``), so the figure says what it shows.
+    """
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.4))
+    val_names = sorted({h.val_data for h in histories.values() if h.val})
+    for k, (name, h) in enumerate(histories.items()):
+        colour = f"C{k % 10}"
+        ax_loss.plot(h.epoch, h.train["loss"], marker="o", color=colour, label=f"{name}, training")
+        if "loss" in h.val:
+            ax_loss.plot(h.epoch, h.val["loss"], marker="s", ls="--", color=colour, label=f"{name}, validation")
+        if "acc" in h.val:
+            ax_acc.plot(h.epoch, [100 * a for a in h.val["acc"]], marker="o", color=colour, label=name)
+    val_label = val_names[0] if len(val_names) == 1 else "validation data"
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss: training batches and validation")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy on {val_label}")
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    ax_loss.legend(fontsize="small")
+    if ax_acc.lines:
+        ax_acc.legend(fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

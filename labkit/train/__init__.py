@@ -1,0 +1,18 @@
+"""Train: one loop (:func:`fit`), its history and evaluation, checkpoints, and the labs' recipes.
+
+* :mod:`~labkit.train.loop`: :func:`fit` with any loss and a dict of metrics, :func:`evaluate`, :class:`History`;
+* :mod:`~labkit.train.checkpoint`: atomic checkpoints and the random state a resumed run restores;
+* :mod:`~labkit.train.recipes`: :func:`train_classifier`, the recipe every lab's classifier uses.
+
+Data splits are honest: ``fit`` evaluates a validation split of the training
+data (for choosing epochs and settings); the test set is evaluated once, at the
+end, with :func:`evaluate`, and every curve and table names the data it shows.
+"""
+
+from __future__ import annotations
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .loop import History, accuracy, evaluate, fit
+from .recipes import train_classifier
+
+__all__ = ["fit", "evaluate", "accuracy", "History", "train_classifier", "save_checkpoint", "load_checkpoint"]
