@@ -165,7 +165,7 @@ def test_objective_algebra():
         cb({"a": acts["a"]})
 
 
-def test_hooks_by_name_and_early_stop():
+def test_activations_by_name_early_stop_and_gradients():
     calls = []
 
     class Tail(nn.Module):
@@ -174,11 +174,16 @@ def test_hooks_by_name_and_early_stop():
             return x
 
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Sequential(nn.ReLU(), nn.Conv2d(4, 2, 1)), Tail())
-    acts = objectives.activations(net, torch.rand(1, 3, 6, 6), ["1.1", "0"])
-    assert set(acts) == {"0", "1.1"} and acts["1.1"].shape == (1, 2, 4, 4)
-    assert not calls  # the forward pass stopped after the last hooked layer
-    assert all(not m._forward_hooks for m in net.modules())  # hooks removed
-    with pytest.raises(KeyError, match="no layer"):
+    x = torch.rand(1, 3, 6, 6, requires_grad=True)
+    acts = objectives.activations(net, x, ["1.1", "0"])
+    assert set(acts) == {"0", "1.1"} and acts["1.1"].shape == (1, 2, 4, 4)  # own shape, not flattened
+    assert not calls  # the forward pass stopped after the last recorded layer
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in net.modules())  # hooks removed
+    acts["1.1"].sum().backward()  # not detached: the gradient reaches the input
+    y = x.detach().requires_grad_()
+    net[1](net[0](y)).sum().backward()
+    torch.testing.assert_close(x.grad, y.grad)
+    with pytest.raises(ValueError, match="no submodule 'nope'"):
         objectives.activations(net, torch.rand(1, 3, 6, 6), ["nope"])
 
 

@@ -4,7 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from labkit.analysis import record_features
+from labkit.analysis import record_features, spiking_layers
+from labkit.models import cifar_snn, resnet_snn
+from labkit.models.resnet import SpikingBlock
 from labkit.spiking import LIF, MeanOverTime, SpikingSequential
 
 T = 4
@@ -131,6 +133,152 @@ def test_explicit_time_choice_and_validation():
     with pytest.raises(ValueError, match="time='steps' needs"):
         with record_features(ann, ["0"], time="steps"):
             pass
+    with pytest.raises(ValueError, match="ModuleList, which is never called"):
+        with record_features(net, ["layers"], time="rate"):
+            pass
     with pytest.raises(RuntimeError, match="outside a forward pass"):
         with record_features(ann, ["0"]):
             ann[0](torch.rand(1, 2))
+
+
+def test_spiking_rate_is_the_mean_of_the_spikes():
+    net = _snn(fold=False)
+    x = torch.rand(5, 1, 4, 4, dtype=torch.float64)
+    names = spiking_layers(net)
+    assert names == ["layers.1", "layers.4"]
+    with torch.no_grad(), record_features(net, names, time="rate") as rate, \
+            record_features(net, names, time="steps") as steps:
+        net(x)
+    for name in names:
+        assert set(steps[name].unique().tolist()) <= {0.0, 1.0}
+        torch.testing.assert_close(rate[name], steps[name].mean(0), atol=0, rtol=0)
+        counts = steps[name].sum(0)
+        torch.testing.assert_close(rate[name] * T, counts)  # spikes per step: counts / T
+
+
+@pytest.mark.parametrize("fold", [True, False], ids=["folded", "per-step"])
+def test_unflattened_undetached_features_carry_gradients(fold):
+    net = _snn(fold)
+    x = torch.rand(3, 1, 4, 4, dtype=torch.float64, requires_grad=True)
+    with record_features(net, ["layers.0", "layers.3"], time="rate", flatten=False, detach=False) as rec:
+        net(x)
+    conv, lin = rec["layers.0"], rec["layers.3"]
+    assert conv.shape == (3, 3, 4, 4) and lin.shape == (3, 5)  # the layers' own shapes, time-averaged
+    assert conv.requires_grad and lin.requires_grad
+    (conv.sum() + lin.sum()).backward()
+    y = x.detach().requires_grad_()
+    ref = _by_hand(net, y)
+    (ref["layers.0"].sum() + ref["layers.3"].mean(0).sum()).backward()
+    torch.testing.assert_close(x.grad, y.grad, atol=1e-12, rtol=0)
+    with torch.no_grad(), record_features(net, ["layers.0", "layers.1"], time="steps", flatten=False) as rec:
+        net(x)
+    assert rec["layers.0"].shape == (T, 3, 3, 4, 4) and rec["layers.1"].shape == (T, 3, 3, 4, 4)
+    assert not rec["layers.1"].requires_grad
+
+
+class _Count(nn.Module):
+    """A temporal layer that counts its calls."""
+
+    temporal = True
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return x
+
+
+@pytest.mark.parametrize("fold", [True, False], ids=["folded", "per-step"])
+def test_stop_early_skips_later_layers_and_gives_the_same_features(fold):
+    torch.manual_seed(0)
+    count = _Count()
+    net = SpikingSequential(nn.Linear(4, 6), LIF(threshold=0.2), nn.Linear(6, 3), count, nn.Linear(3, 2),
+                            num_steps=T, fold=fold)
+    x = torch.rand(5, 4)
+    with torch.no_grad(), record_features(net, ["layers.0", "layers.2"], time="steps") as full:
+        net(x)
+    assert count.calls == 1
+    with torch.no_grad(), record_features(net, ["layers.2", "layers.0"], time="steps", stop_early=True) as rec:
+        early = rec.run(x)
+        with pytest.raises(RuntimeError, match=r"call recording.run\(x\)"):
+            net(x)
+    assert count.calls == 1  # the pass stopped once layers.2 had run on all T steps
+    assert list(early) == ["layers.2", "layers.0"]
+    for name in ("layers.0", "layers.2"):
+        torch.testing.assert_close(early[name], full[name], atol=0, rtol=0)
+    with pytest.raises(KeyError, match="nothing recorded"):  # run() returns the features, keeps none
+        rec["layers.0"]
+    with pytest.raises(RuntimeError, match="inside the `with"):
+        rec.run(x)
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in net.modules())
+
+
+def test_names_nested_in_the_blocks_of_a_residual_snn():
+    torch.manual_seed(0)
+    net = resnet_snn(num_steps=T, width=4, depth=1).eval()
+    x = torch.rand(2, 3, 32, 32)
+    names = ["layers.0.layers.0", "layers.1.path.layers.1", "layers.1.path.layers.2", "layers.1.act", "layers.1"]
+    with torch.no_grad(), record_features(net, names, time="steps", time_axis=True, flatten=False) as rec:
+        net(x)
+    with torch.no_grad():  # by hand, folding time into the batch
+        conv = net.layers[0].layers[0](x)
+        stem = net.layers[0](x)
+        block = net.layers[1]
+        bn = block.path.layers[1](block.path.layers[0](stem.flatten(0, 1))).unflatten(0, (T, 2))
+        spikes = block.path.layers[2](bn)
+        out = block(stem)
+    torch.testing.assert_close(rec["layers.0.layers.0"], conv.expand(T, *conv.shape))  # static: once, every step
+    torch.testing.assert_close(rec["layers.1.path.layers.1"], bn)
+    torch.testing.assert_close(rec["layers.1.path.layers.2"], spikes)
+    torch.testing.assert_close(rec["layers.1.act"], out)
+    torch.testing.assert_close(rec["layers.1"], out)
+    # a name inside a SpikingSequential needs no time_axis; one outside (the LIF of a block) does
+    with torch.no_grad(), record_features(net, ["layers.1.path.layers.2"], time="rate") as rate:
+        net(x)
+    torch.testing.assert_close(rate["layers.1.path.layers.2"], spikes.mean(0).flatten(1))
+
+
+def test_block_inside_a_spiking_sequential_and_a_body_inside_a_classifier():
+    torch.manual_seed(0)
+    net = SpikingSequential(nn.Conv2d(1, 2, 3, padding=1), LIF(threshold=0.2), SpikingBlock(2, 2, T),
+                            MeanOverTime(), num_steps=T).eval()
+    x = torch.rand(3, 1, 6, 6)
+    with torch.no_grad(), record_features(net, ["layers.2.path.layers.2", "layers.2.act", "layers.3"],
+                                          time="rate") as rec:
+        out = net(x)
+    with torch.no_grad():
+        lif = net.layers[1](net.layers[0](x).expand(T, 3, 2, 6, 6))
+        path = net.layers[2].path
+        inner = path.layers[2](path.layers[1](path.layers[0](lif.flatten(0, 1))).unflatten(0, (T, 3)))
+    torch.testing.assert_close(rec["layers.2.path.layers.2"], inner.mean(0).flatten(1))
+    torch.testing.assert_close(rec["layers.2.act"], out.flatten(1))
+    torch.testing.assert_close(rec["layers.3"], out.flatten(1))
+
+    snn = cifar_snn(T, channels=(2, 4), hidden=8, augment=False).eval()  # FeatureClassifier: body + head
+    x = torch.rand(4, 3, 32, 32)
+    with torch.no_grad(), record_features(snn, ["body", "body.layers.10", "head"], time="rate") as rec:
+        scores = snn(x)
+    with torch.no_grad():
+        features = snn.features(x)
+    torch.testing.assert_close(rec["body"], features)  # the body ends with MeanOverTime: no time axis
+    torch.testing.assert_close(rec["body.layers.10"], features)  # its last LIF, read as firing rates
+    torch.testing.assert_close(rec["head"], scores)
+
+
+def test_nested_layer_that_does_not_fit_the_time_axis_is_a_clear_error():
+    class Odd(nn.Module):  # a temporal layer that runs its inner layer once on [B, ...]
+        temporal = True
+
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return x + self.fc(x.mean(0))
+
+    net = SpikingSequential(nn.Linear(4, 3), LIF(), Odd(), num_steps=T)
+    with pytest.raises(RuntimeError, match=r"inside 'layers.2'.*record the layer that contains it"):
+        with torch.no_grad(), record_features(net, ["layers.2.fc"], time="rate"):
+            net(torch.rand(2, 4))

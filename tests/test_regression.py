@@ -1,4 +1,3 @@
-import math
 
 import pytest
 import torch
@@ -46,8 +45,8 @@ def test_trained_linear_map_agrees_with_ridge():
         trained = model(x)
     ridge = (x.double() @ w + b).float()
     assert reg.r2_score(trained, ridge) > 0.999
-    assert hist.val_loss[-1] < hist.val_loss[0]
-    assert all(math.isnan(a) for a in hist.val_acc)
+    assert hist.val["loss"][-1] < hist.val["loss"][0]
+    assert "acc" not in hist.val
 
 
 def test_mlp_map_fits_nonlinear_relation_better_than_linear():
@@ -82,6 +81,25 @@ def test_extract_features_from_twins():
     assert torch.allclose(fs * 3, (fs * 3).round())  # rates are counts / T
     with pytest.raises(ValueError, match="empty"):
         reg.extract_features(cnn, [])
+
+
+@pytest.mark.parametrize("spiking", [False, True], ids=["cnn", "snn"])
+def test_extract_features_reads_the_body_through_the_recorder(spiking):
+    torch.manual_seed(0)
+    model = cifar_snn(4, channels=(4, 8), hidden=16) if spiking else cifar_cnn(channels=(4, 8), hidden=16)
+    model.train()
+    x = torch.rand(7, 3, 32, 32)
+    loader = DataLoader(TensorDataset(x, torch.arange(7)), batch_size=3)
+    feats, _ = reg.extract_features(model, loader)
+    assert model.training  # mode restored
+    with torch.no_grad():
+        expected = torch.cat([model.eval().features(xb) for xb in x.split(3)])
+    assert torch.equal(feats, expected)
+    # another layer by name: the second convolution block's activation, flattened (rates for the SNN)
+    act, _ = reg.extract_features(model, loader, layer="body.layers.7" if spiking else "body.7")
+    assert act.shape == (7, 8 * 16 * 16) and (act >= 0).all()
+    with pytest.raises(ValueError, match="layer: .* no submodule 'features'"):
+        reg.extract_features(model, loader, layer="features")
 
 
 def test_random_crop_flip_keeps_pixels_and_is_identity_in_eval():

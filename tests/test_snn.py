@@ -137,6 +137,16 @@ def test_two_networks_do_not_share_state():
     torch.testing.assert_close(interleaved[2], alone1)
 
 
+def test_time_regions_follow_the_time_axis():
+    assert _small_net(False).time_regions() == ["static"] * 2 + ["time"] * 5 + ["reduced"]
+    assert _small_net(False, static_input=False).time_regions() == ["time"] * 7 + ["reduced"]
+    after = SpikingSequential(nn.Linear(3, 3), MeanOverTime(), nn.Linear(3, 2), num_steps=4, static_input=False)
+    assert after.time_regions() == ["time", "reduced", "reduced"]
+    assert after(torch.rand(4, 5, 3)).shape == (5, 2)  # the layer after the reduction runs once on [B, ...]
+    stateless = SpikingSequential(nn.Linear(3, 2), num_steps=4)
+    assert stateless.time_regions() == ["static"] and stateless(torch.rand(5, 3)).shape == (4, 5, 2)
+
+
 def test_readouts_and_recorded_rates():
     net = _small_net(False)
     x = torch.rand(4, 1, 8, 8, dtype=torch.float64)

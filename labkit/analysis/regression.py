@@ -22,8 +22,10 @@ from typing import Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
 from ..data import tensor_loader
 from ..train import History, fit
+from .record import record_features
 
 __all__ = [
     "extract_features",
@@ -41,21 +43,54 @@ __all__ = [
 
 
 @torch.no_grad()
-def extract_features(model: nn.Module, loader: Iterable, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Penultimate features ``model.features(x)`` and labels for every batch of ``loader`` (eval mode).
+def extract_features(model: nn.Module, loader: Iterable, device: torch.device | str = "cpu",
+                     layer: str = "body") -> tuple[torch.Tensor, torch.Tensor]:
+    """Features of ``layer`` and labels for every batch of ``loader`` (eval mode), read by the recorder.
+
+    Parameters
+    ----------
+    model
+        The network, e.g. a :class:`~labkit.models.FeatureClassifier`, whose ``body``
+        gives the penultimate features (``model.features(x)``).
+    loader
+        Batches ``(x, y)``.
+    device
+        Where the model runs; the features come back on the CPU.
+    layer
+        Name of the layer to read (as in ``model.named_modules()``); the default
+        ``"body"`` is what ``model.features(x)`` returns. Read with
+        :func:`~labkit.analysis.record.record_features`, ``time="rate"`` (spiking
+        layers give firing rates); the forward pass stops after it.
 
     Returns
     -------
     tuple of torch.Tensor
-        ``(features [N, D] on the CPU, labels [N])``.
+        ``(features [N, D] as float32 on the CPU, labels [N])``.
+
+    Examples
+    --------
+    >>> from labkit.models import cifar_cnn
+    >>> cnn = cifar_cnn(channels=(4, 8), hidden=16)
+    >>> data = [(torch.rand(5, 3, 32, 32), torch.arange(5))]
+    >>> feats, labels = extract_features(cnn, data)
+    >>> feats.shape, torch.equal(feats, cnn.eval().features(data[0][0]))
+    (torch.Size([5, 16]), True)
+    >>> extract_features(cnn, data, layer="body.3")[0].shape  # the first ReLU, flattened
+    torch.Size([5, 4096])
     """
+    if layer not in dict(model.named_modules()) or not layer:
+        raise ValueError(f"layer: {type(model).__name__} has no submodule {layer!r}; pass layer= one of "
+                         f"{[n for n, _ in model.named_modules() if n][:20]}.")
     was_training = model.training
     model.eval().to(device)
     feats, labels = [], []
-    for x, y in loader:
-        feats.append(model.features(x.to(device)).float().cpu())
-        labels.append(y)
-    model.train(was_training)
+    try:
+        with record_features(model, [layer], time="rate", stop_early=True) as rec:
+            for x, y in loader:
+                feats.append(rec.run(x.to(device))[layer].float().cpu())
+                labels.append(y)
+    finally:
+        model.train(was_training)
     if not feats:
         raise ValueError("loader is empty: no features to extract.")
     return torch.cat(feats), torch.cat(labels)
@@ -168,7 +203,7 @@ def train_map(
     Returns
     -------
     tuple
-        ``(model, history)``; ``history.val_loss`` is the validation MSE per epoch.
+        ``(model, history)``; ``history.val['loss']`` is the validation MSE per epoch.
     """
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same number of rows, got {len(x)} and {len(y)}.")
@@ -180,7 +215,8 @@ def train_map(
     if x_val is not None and y_val is not None:
         val = tensor_loader(x_val.float(), y_val.float(), batch_size=1024)
     history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs,
-                  loss_fn=F.mse_loss, val_loader=val, device="cpu", progress=False)
+                  loss_fn=F.mse_loss, val_loader=val, val_data="held-out feature pairs", device="cpu",
+                      progress=False)
     return model.eval(), history
 
 

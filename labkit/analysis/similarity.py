@@ -48,10 +48,8 @@ class Net:
     def features(self, x: torch.Tensor, time: str = "rate") -> list[torch.Tensor]:
         """Features of every layer for the batch ``x`` (``[B, D]``, or ``[T, B, D]`` with ``time="steps"``)."""
         x = self.inputs(x) if self.inputs is not None else x
-        with torch.no_grad(), record_features(self.model, self.layers, time=time if self.spiking else None,
-                                              time_axis=self.spiking) as rec:
-            self.model(x)
-        return [rec[name] for name in self.layers]
+        with torch.no_grad(), record_features(self.model, self.layers, time, time_axis=self.spiking) as rec:
+            return list(rec.run(x).values())
 
 
 def _batches(loader: Iterable, device: torch.device | str) -> Iterable[torch.Tensor]:

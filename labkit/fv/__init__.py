@@ -2,7 +2,7 @@
 
 * :mod:`labkit.fv.param` - image parameterisations (Fourier space, decorrelated colour);
 * :mod:`labkit.fv.transform` - random pad, jitter, scale and rotation, seeded;
-* :mod:`labkit.fv.objectives` - layer, channel and neuron objectives, forward hooks by name;
+* :mod:`labkit.fv.objectives` - layer, channel and neuron objectives on layers read by name;
 * :mod:`labkit.fv.render` - the optimisation loop, snapshots and objective curve.
 
 Examples

@@ -1,4 +1,4 @@
-"""What to maximise: objectives on a network's activations, read by forward hooks.
+"""What to maximise: objectives on a network's activations, read by the recorder.
 
 An :class:`Objective` maps the activations of named layers (a dict from layer
 name to ``[B, C, H, W]`` tensor) to one value **per image** ``[B]``, the quantity
@@ -11,7 +11,8 @@ to be *maximised*. Three granularities (Olah et al., 2017):
 Objectives add (``a + b``), subtract and scale by numbers (``0.5 * a``), so
 ``channel("features.6", 28) - 0.1 * layer("features.6")`` is an objective too.
 Layers are named as in ``model.named_modules()`` (e.g. ``"features.6"``) and found
-with :meth:`torch.nn.Module.get_submodule`; :class:`Hooks` records their outputs.
+with :meth:`torch.nn.Module.get_submodule`; :func:`activations` reads them with
+:func:`labkit.analysis.record_features`, the recorder shared by the whole package.
 
 Examples
 --------
@@ -31,12 +32,13 @@ from typing import Callable, Iterable, Mapping
 import torch
 from torch import nn
 
+from ..analysis.record import record_features
+
 __all__ = [
     "Objective",
     "layer",
     "channel",
     "neuron",
-    "Hooks",
     "activations",
 ]
 
@@ -170,75 +172,18 @@ def neuron(name: str, c: int, position: tuple[int, int] | None = None) -> Object
     return Objective(fn, [name], f"neuron {name}:{c}@{where}")
 
 
-class _StopForward(Exception):
-    """Raised by a hook once every wanted layer has been recorded."""
+def activations(model: nn.Module, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
+    """Outputs of the named layers for input ``x``, in their own shape (the forward pass stops after the last one).
 
-
-class Hooks:
-    """Context manager recording the outputs of named submodules during a forward pass.
-
-    Parameters
-    ----------
-    model
-        The network.
-    names
-        Submodule names (as in ``model.named_modules()``).
-    stop_early
-        Abort the forward pass as soon as every named layer has produced its
-        output (the layers after them are never computed). Use :meth:`run`.
+    A thin wrapper of :func:`labkit.analysis.record_features` (``flatten=False,
+    detach=False, stop_early=True``). Gradients flow as usual; wrap the call in
+    :func:`torch.no_grad` to measure only.
 
     Examples
     --------
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 1))
-    >>> with Hooks(net, ["0"]) as hooks:
-    ...     acts = hooks.run(torch.rand(1, 1, 4, 4))  # stops before the Linear
-    >>> acts["0"].shape
+    >>> activations(net, torch.rand(1, 1, 4, 4), ["0"])["0"].shape  # the Linear never runs
     torch.Size([1, 2, 2, 2])
     """
-
-    def __init__(self, model: nn.Module, names: Iterable[str], stop_early: bool = True) -> None:
-        self.model, self.names, self.stop_early = model, list(dict.fromkeys(names)), stop_early
-        self.acts: dict[str, torch.Tensor] = {}
-        self._handles: list = []
-
-    def _module(self, name: str) -> nn.Module:
-        try:
-            return self.model.get_submodule(name)
-        except AttributeError as error:
-            known = [n for n, m in self.model.named_modules() if isinstance(m, nn.Conv2d)]
-            raise KeyError(f"the model has no layer {name!r}; its convolution layers are {known}.") from error
-
-    def __enter__(self) -> Hooks:
-        for name in self.names:
-            def hook(module: nn.Module, inputs: tuple, output: torch.Tensor, name: str = name) -> None:
-                self.acts[name] = output
-                if self.stop_early and len(self.acts) == len(self.names):
-                    raise _StopForward
-            self._handles.append(self._module(name).register_forward_hook(hook))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
-
-    def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Forward ``x`` and return the recorded activations ``{name: tensor}``."""
-        self.acts = {}
-        try:
-            self.model(x)
-        except _StopForward:
-            pass
-        missing = [n for n in self.names if n not in self.acts]
-        if missing:
-            raise RuntimeError(f"layers {missing} were not reached in the forward pass.")
-        return dict(self.acts)
-
-
-def activations(model: nn.Module, x: torch.Tensor, names: Iterable[str]) -> dict[str, torch.Tensor]:
-    """Outputs of the named layers for input ``x`` (the forward pass stops after the last one).
-
-    Gradients flow as usual; wrap the call in :func:`torch.no_grad` to measure only.
-    """
-    with Hooks(model, names) as hooks:
-        return hooks.run(x)
+    with record_features(model, list(dict.fromkeys(names)), flatten=False, detach=False, stop_early=True) as rec:
+        return rec.run(x)

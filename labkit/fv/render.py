@@ -28,8 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..analysis.record import record_features
 from ..config import is_static
-from .objectives import Hooks, Objective
+from .objectives import Objective
 from .param import ImageParam
 
 __all__ = ["RenderResult", "render", "score", "random_crops"]
@@ -64,6 +65,11 @@ class RenderResult:
     def start(self) -> torch.Tensor:
         """The starting image (snapshot at step 0)."""
         return self.images[0]
+
+
+def _activations(model: nn.Module, objective: Objective):
+    """Record the layers ``objective`` reads, in their own shape, with gradients, stopping after the last."""
+    return record_features(model, sorted(objective.layers), flatten=False, detach=False, stop_early=True)
 
 
 def render(
@@ -128,14 +134,14 @@ def render(
     curve: list[float] = []
     show = (not is_static()) if progress is None else progress
     try:
-        with Hooks(model, objective.layers) as hooks:
+        with _activations(model, objective) as rec:
             bar = tqdm(range(1, steps + 1), desc=objective.name, disable=not show, leave=False)
             for step in bar:
                 optimizer.zero_grad(set_to_none=True)
                 x = param()
                 if transforms is not None:
                     x = transforms(x, generator)
-                value = objective(hooks.run(x))
+                value = objective(rec.run(x))
                 (-value.sum()).backward()
                 optimizer.step()
                 curve.append(float(value.detach().mean()))
@@ -169,9 +175,9 @@ def score(model: nn.Module, objective: Objective, images: torch.Tensor,
     model.eval()
     out = []
     try:
-        with Hooks(model, objective.layers) as hooks:
+        with _activations(model, objective) as rec:
             for chunk in images.split(batch_size):
-                out.append(objective(hooks.run(chunk.to(device))).cpu())
+                out.append(objective(rec.run(chunk.to(device))).cpu())
     finally:
         model.train(was_training)
     return torch.cat(out)

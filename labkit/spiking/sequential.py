@@ -25,11 +25,21 @@ torch.Size([2, 3])
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
 
-__all__ = ["SpikingSequential", "SumOverTime", "MeanOverTime", "default_fold"]
+__all__ = ["SpikingSequential", "SumOverTime", "MeanOverTime", "default_fold", "TimeRegion"]
+
+#: Where a layer of a :class:`SpikingSequential` runs (see :meth:`SpikingSequential.time_regions`).
+TimeRegion = Literal["static", "time", "reduced"]
+
+
+def _temporal(layer: nn.Module) -> bool:
+    """Whether ``layer`` consumes a whole ``[T, B, ...]`` sequence (``temporal = True``)."""
+    return bool(getattr(layer, "temporal", False))
 
 
 class SumOverTime(nn.Module):
@@ -100,9 +110,9 @@ class SpikingSequential(nn.Module):
             x = layer(x)
         return x
 
-    def _run_stateless(self, layers: list[nn.Module], x: torch.Tensor, static: bool, fold: bool) -> torch.Tensor:
-        """Run consecutive stateless layers: once for a static input, else folded or per step."""
-        if not layers or static:
+    def _run_stateless(self, layers: list[nn.Module], x: torch.Tensor, once: bool, fold: bool) -> torch.Tensor:
+        """Run consecutive stateless layers: once without a time axis, else folded or per step."""
+        if not layers or once:
             return self._chain(layers, x)
         # split at batch-norm layers, which always see all T*B samples
         groups: list[tuple[bool, list[nn.Module]]] = []
@@ -121,22 +131,50 @@ class SpikingSequential(nn.Module):
                 x = torch.stack([self._chain(group, step) for step in x.unbind(0)])
         return x
 
+    def time_regions(self) -> list[TimeRegion]:
+        """Where each layer of :attr:`layers` runs, and so the time layout of its output.
+
+        * ``"static"``: before any time axis (a static input, before the first
+          temporal layer): the layer runs once on ``[B, ...]`` and its output is
+          the same at every step;
+        * ``"time"``: on the time axis: the output is ``[T, B, ...]`` (stateless
+          layers run on ``[T*B, ...]`` or once per step, see ``fold``);
+        * ``"reduced"``: at or after a :class:`MeanOverTime` / :class:`SumOverTime`
+          that removed the time axis: the layer runs once on ``[B, ...]``.
+
+        :meth:`forward` follows these regions; :func:`labkit.analysis.record_features`
+        reads them to turn what a layer returned into ``[T, B, ...]``.
+
+        Examples
+        --------
+        >>> from labkit.spiking import LIF
+        >>> net = SpikingSequential(nn.Linear(4, 8), LIF(), nn.Linear(8, 3), MeanOverTime(), nn.ReLU(),
+        ...                         num_steps=5)
+        >>> net.time_regions()
+        ['static', 'time', 'time', 'reduced', 'reduced']
+        """
+        regions: list[TimeRegion] = []
+        region: TimeRegion = "static" if self.static_input else "time"
+        for layer in self.layers:
+            if _temporal(layer):
+                region = "reduced" if isinstance(layer, (MeanOverTime, SumOverTime)) else "time"
+            regions.append(region)
+        return regions
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the network on ``[B, ...]`` (static input) or ``[T, B, ...]``; see ``static_input``."""
         fold = self.fold if self.fold is not None else default_fold(x.device)
-        static = self.static_input  # True while x has no time axis: stateless layers run once
-        reduced = False  # True after MeanOverTime/SumOverTime: no time axis any more
-        pending: list[nn.Module] = []
-        for layer in self.layers:
-            if not getattr(layer, "temporal", False):
+        region: TimeRegion = "static" if self.static_input else "time"  # the layout of x
+        pending: list[nn.Module] = []  # consecutive stateless layers, all in `region`
+        for layer, after in zip(self.layers, self.time_regions()):
+            if not _temporal(layer):
                 pending.append(layer)
                 continue
-            x = self._run_stateless(pending, x, static or reduced, fold)
+            x = self._run_stateless(pending, x, region != "time", fold)
             pending = []
-            if static:  # broadcast over time without copying
+            if region == "static":  # broadcast over time without copying
                 x = x.unsqueeze(0).expand(self.num_steps, *x.shape)
-                static = False
             x = layer(x)
-            reduced = isinstance(layer, (MeanOverTime, SumOverTime))
-        x = self._run_stateless(pending, x, static or reduced, fold)
-        return x.unsqueeze(0).expand(self.num_steps, *x.shape) if static else x
+            region = after
+        x = self._run_stateless(pending, x, region != "time", fold)
+        return x.unsqueeze(0).expand(self.num_steps, *x.shape) if region == "static" else x
