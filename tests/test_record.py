@@ -219,25 +219,25 @@ def test_names_nested_in_the_blocks_of_a_residual_snn():
     torch.manual_seed(0)
     net = resnet_snn(num_steps=T, width=4, depth=1).eval()
     x = torch.rand(2, 3, 32, 32)
-    names = ["layers.0.layers.0", "layers.1.path.layers.1", "layers.1.path.layers.2", "layers.1.act", "layers.1"]
+    names = ["body.0.layers.0", "body.1.path.layers.1", "body.1.path.layers.2", "body.1.act", "body.1"]
     with torch.no_grad(), record_features(net, names, time="steps", time_axis=True, flatten=False) as rec:
         net(x)
     with torch.no_grad():  # by hand, folding time into the batch
-        conv = net.layers[0].layers[0](x)
-        stem = net.layers[0](x)
-        block = net.layers[1]
+        conv = net.body[0].layers[0](x)
+        stem = net.body[0](x)
+        block = net.body[1]
         bn = block.path.layers[1](block.path.layers[0](stem.flatten(0, 1))).unflatten(0, (T, 2))
         spikes = block.path.layers[2](bn)
         out = block(stem)
-    torch.testing.assert_close(rec["layers.0.layers.0"], conv.expand(T, *conv.shape))  # static: once, every step
-    torch.testing.assert_close(rec["layers.1.path.layers.1"], bn)
-    torch.testing.assert_close(rec["layers.1.path.layers.2"], spikes)
-    torch.testing.assert_close(rec["layers.1.act"], out)
-    torch.testing.assert_close(rec["layers.1"], out)
+    torch.testing.assert_close(rec["body.0.layers.0"], conv.expand(T, *conv.shape))  # static: once, every step
+    torch.testing.assert_close(rec["body.1.path.layers.1"], bn)
+    torch.testing.assert_close(rec["body.1.path.layers.2"], spikes)
+    torch.testing.assert_close(rec["body.1.act"], out)
+    torch.testing.assert_close(rec["body.1"], out)
     # a name inside a SpikingSequential needs no time_axis; one outside (the LIF of a block) does
-    with torch.no_grad(), record_features(net, ["layers.1.path.layers.2"], time="rate") as rate:
+    with torch.no_grad(), record_features(net, ["body.1.path.layers.2"], time="rate") as rate:
         net(x)
-    torch.testing.assert_close(rate["layers.1.path.layers.2"], spikes.mean(0).flatten(1))
+    torch.testing.assert_close(rate["body.1.path.layers.2"], spikes.mean(0).flatten(1))
 
 
 def test_block_inside_a_spiking_sequential_and_a_body_inside_a_classifier():

@@ -38,7 +38,7 @@ def test_time_step_cka_shape_and_diagonal():
         fired = layer.diagonal() > 0  # a layer silent at some step has CKA 0 there (no NaN)
         torch.testing.assert_close(layer.diagonal()[fired], torch.ones(int(fired.sum()), dtype=torch.float64))
     with pytest.raises(ValueError, match="spiking"):
-        time_step_cka(Net(resnet_ann(4, 1), ["layers.0"]), _loader())
+        time_step_cka(Net(resnet_ann(4, 1), ["body.0"]), _loader())
 
 
 def test_residual_switch_and_sequence_input():

@@ -1,9 +1,12 @@
 """Models: every network of the labs, ANN and SNN twins built from the same layers.
 
-One convention: a classifier is a **body** (``features(x)``, the representation
-the labs analyse) followed by a **head** (``forward(x) = head(features(x))``,
-class scores). Layers are reached by their ``named_modules()`` names, which the
-recorder (:func:`labkit.analysis.record`) takes.
+One convention: a classifier is a :class:`FeatureClassifier`, a **body**
+(``features(x)``, the representation the labs analyse) followed by a **head**
+(``forward(x) = head(features(x))``, class scores); layers are reached by their
+``named_modules()`` names (``body.3``, ``head.0``), which the recorder
+(:func:`labkit.analysis.record_features`) takes. The one exception is
+:class:`AlexNet`, which keeps torchvision's names (``features``, ``avgpool``,
+``classifier``) so that the ImageNet weights load into it unchanged.
 
 * :mod:`~labkit.models.classifiers`: the MNIST SNN and the CIFAR-10 CNN/SNN twins;
 * :mod:`~labkit.models.resnet`: residual ANN/SNN twins for CIFAR-10;

@@ -27,13 +27,13 @@ def mnist_snn(
     spike_grad: SpikeFn | None = None,
     beta: float = 0.9,
     channels: tuple[int, int] = (12, 64),
-) -> SpikingSequential:
+) -> FeatureClassifier:
     """Convolutional SNN for 28x28 digits, as in snnTorch's tutorial 6.
 
-    ``conv 5x5 (c1) - maxpool 2 - LIF - conv 5x5 (c2) - maxpool 2 - LIF - linear (10) -``
-    non-spiking LIF readout; the output is the readout's mean membrane over
-    ``num_steps`` steps (class scores for cross-entropy). The image is shown at
-    every step (static input), so the first convolution runs once.
+    Body: ``conv 5x5 (c1) - maxpool 2 - LIF - conv 5x5 (c2) - maxpool 2 - LIF - flatten``,
+    spikes ``[T, B, D]``; head: ``linear (10)`` into a non-spiking LIF readout whose
+    mean membrane over ``num_steps`` steps gives the class scores for cross-entropy.
+    The image is shown at every step (static input), so the first convolution runs once.
 
     Parameters
     ----------
@@ -45,25 +45,32 @@ def mnist_snn(
         Membrane decay of every layer.
     channels
         Channels of the two convolutions.
+
+    Examples
+    --------
+    >>> net = mnist_snn(num_steps=3)
+    >>> net(torch.rand(2, 1, 28, 28)).shape, net.features(torch.rand(2, 1, 28, 28)).shape
+    (torch.Size([2, 10]), torch.Size([3, 2, 1024]))
     """
     c1, c2 = channels
 
     def lif(**kw):
         return LIF(beta=beta, spike_grad=spike_grad, **kw)
 
-    return SpikingSequential(
-        nn.Conv2d(1, c1, 5), nn.MaxPool2d(2), lif(),
-        nn.Conv2d(c1, c2, 5), nn.MaxPool2d(2), lif(),
-        nn.Flatten(), nn.Linear(c2 * 4 * 4, 10), lif(reset_mechanism="none", output="membrane"),
-        MeanOverTime(), num_steps=num_steps,
-    )
+    body = SpikingSequential(nn.Conv2d(1, c1, 5), nn.MaxPool2d(2), lif(),
+                             nn.Conv2d(c1, c2, 5), nn.MaxPool2d(2), lif(), nn.Flatten(), num_steps=num_steps)
+    head = SpikingSequential(nn.Linear(c2 * 4 * 4, 10), lif(reset_mechanism="none", output="membrane"),
+                             MeanOverTime(), num_steps=num_steps, static_input=False)
+    return FeatureClassifier(body, head)
 
 
 class FeatureClassifier(nn.Module):
-    """A ``body`` producing penultimate features ``[B, D]`` and a linear ``head`` on them.
+    """labkit's one model convention: a ``body`` that computes the representation and a ``head`` that reads it out.
 
-    ``features(x)`` is what the feature-mapping and similarity labs compare;
-    ``forward(x) = head(features(x))`` gives class scores.
+    ``features(x) = body(x)`` is what the analyses compare (``[B, D]`` features, or
+    spikes ``[T, B, ...]`` for a spiking body without a time reduction, or feature
+    maps); ``forward(x) = head(features(x))`` gives class scores. Layers inside are
+    named ``body.…`` and ``head.…`` for :func:`labkit.analysis.record_features`.
     """
 
     def __init__(self, body: nn.Module, head: nn.Module) -> None:

@@ -11,9 +11,11 @@ adds the block's input spikes to the input current of its output neurons (the
 "spiking ResNet" arrangement), and the classifier reads the mean membrane of a
 non-spiking LIF over time. ``residual=False`` removes every shortcut.
 
-The outputs of the stem and of every block are named ``layers.0`` ... ``layers.K``
-in both twins (:func:`block_names`), so :func:`labkit.analysis.record.record_features`
-records the same places in both.
+Both twins are :class:`~labkit.models.FeatureClassifier`: the ``body`` is the stem
+and the blocks, the ``head`` the pooling and the linear readout. The outputs of the
+stem and of every block are named ``body.0`` ... ``body.K`` in both twins
+(:func:`block_names`), so :func:`labkit.analysis.record_features` records the same
+places in both.
 
 Examples
 --------
@@ -22,7 +24,7 @@ Examples
 >>> snn = resnet_snn(num_steps=2, width=4, depth=1)
 >>> ann(torch.rand(2, 3, 32, 32)).shape, snn(torch.rand(2, 3, 32, 32)).shape
 (torch.Size([2, 10]), torch.Size([2, 10]))
->>> block_names(ann) == block_names(snn) == ["layers.0", "layers.1", "layers.2"]
+>>> block_names(ann) == block_names(snn) == ["body.0", "body.1", "body.2"]
 True
 """
 
@@ -32,6 +34,7 @@ import torch
 from torch import nn
 
 from ..spiking import LIF, MeanOverTime, SpikeFn, SpikingSequential
+from .classifiers import FeatureClassifier
 
 __all__ = ["resnet_ann", "resnet_snn", "block_names", "set_static_input", "BasicBlock", "SpikingBlock"]
 
@@ -91,35 +94,31 @@ def _stages(width: int, depth: int) -> list[tuple[int, int, int]]:
     return plan
 
 
-def resnet_ann(width: int = 16, depth: int = 2, residual: bool = True) -> nn.Module:
-    """The ANN twin (see the module docstring). ``layers.0`` is the stem; ``layers.1...`` the blocks."""
+def resnet_ann(width: int = 16, depth: int = 2, residual: bool = True) -> FeatureClassifier:
+    """The ANN twin (see the module docstring). ``body.0`` is the stem; ``body.1 ...`` the blocks."""
     plan = _stages(width, depth)
     blocks = [nn.Sequential(*_conv_bn(3, width), nn.ReLU())]
     blocks += [BasicBlock(c_in, c_out, stride, residual) for c_in, c_out, stride in plan]
-    net = nn.Sequential()
-    net.layers = nn.Sequential(*blocks)
-    net.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10))
-    return net
+    return FeatureClassifier(nn.Sequential(*blocks),
+                             nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10)))
 
 
 def resnet_snn(num_steps: int, width: int = 16, depth: int = 2, residual: bool = True, beta: float = 0.9,
-               spike_grad: SpikeFn | None = None) -> nn.Module:
-    """The SNN twin: the image is shown at every step; ``layers.K`` outputs spikes ``[T, B, C, H, W]``."""
+               spike_grad: SpikeFn | None = None) -> FeatureClassifier:
+    """The SNN twin: the image is shown at every step; ``body.K`` outputs spikes ``[T, B, C, H, W]``."""
     plan = _stages(width, depth)
     stem = SpikingSequential(*_conv_bn(3, width), LIF(beta, spike_grad=spike_grad), num_steps=num_steps)
     blocks = [SpikingBlock(c_in, c_out, num_steps, stride, residual, beta, spike_grad)
               for c_in, c_out, stride in plan]
-    net = nn.Sequential()
-    net.layers = nn.Sequential(stem, *blocks)
-    net.head = SpikingSequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10),
-                                 LIF(beta, spike_grad=spike_grad, reset_mechanism="none", output="membrane"),
-                                 MeanOverTime(), num_steps=num_steps, static_input=False)
-    return net
+    head = SpikingSequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10),
+                             LIF(beta, spike_grad=spike_grad, reset_mechanism="none", output="membrane"),
+                             MeanOverTime(), num_steps=num_steps, static_input=False)
+    return FeatureClassifier(nn.Sequential(stem, *blocks), head)
 
 
 def block_names(net: nn.Module) -> list[str]:
-    """Names of the stem and block outputs, for :func:`labkit.analysis.record.record_features`."""
-    return [f"layers.{i}" for i in range(len(net.layers))]
+    """Names of the stem and block outputs, for :func:`labkit.analysis.record_features`."""
+    return [f"body.{i}" for i in range(len(net.body))]
 
 
 def set_static_input(net: nn.Module, static: bool) -> nn.Module:
@@ -129,7 +128,7 @@ def set_static_input(net: nn.Module, static: bool) -> nn.Module:
     spike train of the image (:func:`labkit.spiking.encoding.rate`) or event frames, with
     the same weights.
     """
-    stem = net.layers[0]
+    stem = net.body[0] if isinstance(getattr(net, "body", None), nn.Sequential) else None
     if not isinstance(stem, SpikingSequential):
         raise TypeError("set_static_input expects a network built by resnet_snn.")
     stem.static_input = static

@@ -7,11 +7,15 @@ from :mod:`snntorch.surrogate` (by running its backward pass), and
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Callable
 
 import torch
+from snntorch import surrogate as _snn_surrogate
 
-__all__ = ["SpikeFn", "surrogate_derivative", "stable_sigmoid"]
+__all__ = ["SpikeFn", "surrogate_derivative", "stable_sigmoid", "surrogate_from_name", "SURROGATE_NAMES",
+           "describe_surrogate"]
 
 #: A spike function: Heaviside forward, surrogate derivative backward.
 SpikeFn = Callable[[torch.Tensor], torch.Tensor]
@@ -83,3 +87,102 @@ def stable_sigmoid(slope: float = 25.0) -> SpikeFn:
         return _StableSigmoid.apply(u, slope)
 
     return spike
+
+
+#: Surrogates by name, with the parameter and default of each: ``"name"`` or ``"name:value"``.
+SURROGATE_NAMES: dict[str, tuple[str, float | None]] = {
+    "atan": ("alpha", 2.0),
+    "fast_sigmoid": ("slope", 25.0),
+    "sigmoid": ("slope", 25.0),
+    "straight_through": ("", None),
+}
+
+
+def surrogate_from_name(spec: str) -> SpikeFn:
+    """A surrogate from a short text, e.g. ``"fast_sigmoid:25"``, ``"atan:2"`` or ``"straight_through"``.
+
+    Naming a surrogate by text lets a checkpoint key, a catalogue entry or a
+    table say exactly which one was used (a function's ``repr`` does not show its
+    slope). ``"sigmoid"`` is :func:`stable_sigmoid`, the overflow-free form of
+    snnTorch's sigmoid surrogate; the others are :mod:`snntorch.surrogate`'s.
+
+    Parameters
+    ----------
+    spec
+        ``"name"`` or ``"name:value"`` with a name of :data:`SURROGATE_NAMES`; the
+        value is the slope (``alpha`` for ``atan``), else the default.
+
+    Examples
+    --------
+    >>> surrogate_derivative(surrogate_from_name("fast_sigmoid:5"), torch.tensor([0.0])).tolist()
+    [1.0]
+    >>> surrogate_from_name("tanh")
+    Traceback (most recent call last):
+    ...
+    ValueError: spec 'tanh' names no surrogate; use one of atan, fast_sigmoid, sigmoid, straight_through, optionally with ':<value>' (e.g. 'fast_sigmoid:25').
+    """
+    name, _, value = spec.partition(":")
+    if name not in SURROGATE_NAMES:
+        raise ValueError(f"spec {spec!r} names no surrogate; use one of {', '.join(SURROGATE_NAMES)}, "
+                         "optionally with ':<value>' (e.g. 'fast_sigmoid:25').")
+    param, default = SURROGATE_NAMES[name]
+    if value and not param:
+        raise ValueError(f"spec {spec!r}: {name} takes no parameter.")
+    try:
+        number = float(value) if value else default
+    except ValueError as error:
+        raise ValueError(f"spec {spec!r}: {value!r} is not a number.") from error
+    if name == "straight_through":
+        return _snn_surrogate.straight_through_estimator()
+    if name == "sigmoid":
+        return stable_sigmoid(number)
+    return getattr(_snn_surrogate, name)(**{param: number})
+
+
+def _describe_value(value: object) -> str:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return repr(value)
+    if torch.is_tensor(value):
+        return repr(value.tolist()) if value.numel() <= 4 else f"tensor{tuple(value.shape)}"
+    if callable(value):
+        return describe_surrogate(value)
+    return type(value).__name__
+
+
+def describe_surrogate(spike_fn: SpikeFn) -> str:
+    """The name and settings of a surrogate, e.g. ``"atan(alpha=2.0)"``, read off the function itself.
+
+    snnTorch builds each surrogate as a closure (``atan(alpha)`` returns an
+    ``inner`` function that keeps ``alpha``), so its ``repr`` shows neither the
+    name nor the slope; both are recovered here from the closure's free
+    variables. That covers every :mod:`snntorch.surrogate` factory and
+    :func:`stable_sigmoid`. A callable object is described by its ``repr``, and a
+    plain function (no closure) by its name: settings it hides in globals or
+    attributes are not visible. Memory addresses are dropped, so the text is
+    the same in every process (:func:`labkit.train.fit` compares it on resume).
+
+    Examples
+    --------
+    >>> from snntorch import surrogate
+    >>> describe_surrogate(surrogate.fast_sigmoid(slope=5))
+    'fast_sigmoid(slope=5)'
+    >>> describe_surrogate(stable_sigmoid(25.0))
+    'stable_sigmoid(slope=25.0)'
+    """
+    if isinstance(spike_fn, functools.partial):
+        args = [_describe_value(a) for a in spike_fn.args]
+        args += [f"{k}={_describe_value(v)}" for k, v in spike_fn.keywords.items()]
+        return f"partial({describe_surrogate(spike_fn.func)}, {', '.join(args)})"
+    code, qualname = getattr(spike_fn, "__code__", None), getattr(spike_fn, "__qualname__", None)
+    if code is not None and qualname:
+        name = qualname.split(".<locals>.")[0]
+        if not spike_fn.__closure__:
+            return name
+        settings = []
+        for var, cell in zip(code.co_freevars, spike_fn.__closure__):
+            try:
+                settings.append(f"{var}={_describe_value(cell.cell_contents)}")
+            except ValueError:  # an empty cell
+                continue
+        return f"{name}({', '.join(settings)})"
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(spike_fn))
