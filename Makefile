@@ -1,13 +1,14 @@
 # Two commands set up everything on a fresh machine:
 #   make book   build the site into _build/html (labs executed in quick mode; QUICK=0 for full)
 #   make test   unit tests, notebooks under nbval, the book build and the browser test
+# Both first train the quick model catalogue (make zoo), which the labs share.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 QUICK  ?= 1
 export LABKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: venv book test test-unit test-notebooks test-site clean
+.PHONY: venv zoo book test test-unit test-notebooks test-site clean
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Need $(PYTHON) (Python 3.11); set PYTHON=... to another 3.11 interpreter"; exit 1; }
@@ -19,13 +20,17 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 venv: $(BIN)/.installed
 
-book: venv
+# the quick model catalogue: every network the labs use, trained once (resumable, reused from the cache)
+zoo: venv
+	OMP_NUM_THREADS=2 $(BIN)/python -m labkit.zoo
+
+book: venv zoo
 	$(BIN)/python tools/build_book.py --quick $(QUICK)
 
 test-unit: venv
 	$(BIN)/python -m pytest tests labkit --doctest-modules -m "not book" -n 2 --dist loadfile
 
-test-notebooks: venv
+test-notebooks: venv zoo
 	OMP_NUM_THREADS=1 LABKIT_QUICK=1 LABKIT_STATIC=1 $(BIN)/python -m pytest --nbval-lax labs -n 2 --dist loadfile -p no:cacheprovider
 
 test-site: venv

@@ -24,8 +24,8 @@ top    :mod:`labkit.book`           glue numbers into the prose, Markdown tables
 3      :mod:`labkit.models`         every network: MNIST SNN, CNN/SNN twins, residual twins, AlexNet
 2      :mod:`labkit.spiking`        stimuli, spike codes, event cameras, surrogates, LIF, the engine
 1      :mod:`labkit.data`           MNIST / CIFAR-10 loaders, offline packs, subsets, augmentation
-0      :mod:`labkit.config`         seeding, device, data and cache folders, static (book) runs
-0      :mod:`labkit.io`             the atomic file writer
+0      :mod:`labkit.config`         seeding, device, data and cache folders, static (book) runs, Drive checkpoints on Colab
+0      :mod:`labkit.io`             the atomic file writer, writable-folder checks
 0      :mod:`labkit.checks`         argument checks shared by all layers
 =====  ===========================  ==================================================
 
@@ -38,7 +38,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .config import cache_dir, data_root, get_device, is_static, resolve_quick, seed_everything
+from .config import cache_dir, data_root, get_device, is_static, persistent_checkpoints, resolve_quick, seed_everything
 from .run import Run, start
 
 __version__ = "0.2.0"
@@ -54,6 +54,7 @@ __all__ = [
     "data_root",
     "cache_dir",
     "is_static",
+    "persistent_checkpoints",
     "__version__",
     *_SUBMODULES,
 ]

@@ -3,9 +3,14 @@
 Every notebook starts with a ``parameters`` cell holding ``QUICK = None`` and then
 calls :func:`resolve_quick`. The value is resolved in this order:
 
-1. the notebook parameter (papermill ``-p QUICK True``), when it is not ``None``;
-2. the environment variable ``LABKIT_QUICK`` (``1``/``true``/``yes`` or ``0``/``false``/``no``);
+1. the notebook parameter (papermill ``-p QUICK True``), when it is not ``None``
+   or an empty string;
+2. the environment variable ``LABKIT_QUICK`` (``1``/``true``/``yes`` or
+   ``0``/``false``/``no``), when it is set and not empty;
 3. full mode (``False``).
+
+An empty value counts as unset at both levels (``LABKIT_QUICK=`` in a shell, or
+``-p QUICK ""``), so it defers to the next level instead of forcing full mode.
 
 Examples
 --------
@@ -32,10 +37,11 @@ __all__ = [
     "data_root",
     "cache_dir",
     "is_static",
+    "persistent_checkpoints",
 ]
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _parse_flag(value: str, name: str) -> bool:
@@ -55,9 +61,10 @@ def resolve_quick(quick: bool | str | int | None = None) -> bool:
     Parameters
     ----------
     quick
-        The notebook's ``QUICK`` parameter. ``None`` defers to the
-        ``LABKIT_QUICK`` environment variable, then to full mode. Strings such as
-        ``"true"`` (what ``papermill -p QUICK true`` injects) are accepted.
+        The notebook's ``QUICK`` parameter. ``None`` (or an empty string) defers
+        to the ``LABKIT_QUICK`` environment variable, then to full mode; an empty
+        ``LABKIT_QUICK`` counts as unset. Strings such as ``"true"`` (what
+        ``papermill -p QUICK true`` injects) are accepted.
 
     Returns
     -------
@@ -69,8 +76,9 @@ def resolve_quick(quick: bool | str | int | None = None) -> bool:
     ValueError
         If ``quick`` or ``LABKIT_QUICK`` is not a recognisable yes/no value.
     """
-    if quick is None:
-        return _parse_flag(os.environ.get("LABKIT_QUICK", ""), "LABKIT_QUICK")
+    if quick is None or (isinstance(quick, str) and not quick.strip()):
+        env = os.environ.get("LABKIT_QUICK", "")
+        return _parse_flag(env, "LABKIT_QUICK") if env.strip() else False
     if isinstance(quick, bool):
         return quick
     if isinstance(quick, int):
@@ -160,10 +168,21 @@ def data_root() -> Path | None:
 
 
 def cache_dir() -> Path:
-    """Folder for downloads and decoded arrays: ``LABKIT_CACHE`` or ``~/.cache/labkit``."""
-    path = Path(os.environ.get("LABKIT_CACHE", Path.home() / ".cache" / "labkit"))
-    path = path.expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    """Folder for downloads and decoded arrays: ``LABKIT_CACHE`` or ``~/.cache/labkit``.
+
+    Raises
+    ------
+    PermissionError
+        If the folder cannot be created (the message names it and ``LABKIT_CACHE``).
+    """
+    path = Path(os.environ.get("LABKIT_CACHE") or Path.home() / ".cache" / "labkit").expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PermissionError(
+            f"The cache folder {path} cannot be created ({type(error).__name__}: {error}). "
+            "Fix: export LABKIT_CACHE=/a/folder/you/can/write."
+        ) from error
     return path
 
 
@@ -182,3 +201,71 @@ def is_static() -> bool:
         return True
     shell = get_ipython()
     return shell is None or not hasattr(shell, "kernel")
+
+
+#: Where :func:`persistent_checkpoints` puts checkpoints on Colab, inside the mounted Google Drive.
+COLAB_DRIVE = Path("/content/drive")
+
+
+def persistent_checkpoints(path: str | Path | None = None) -> Path:
+    """Send every checkpoint to a folder that outlives the runtime: Google Drive on Colab.
+
+    Colab deletes the runtime's disk (``~/.cache`` included) when it recycles the
+    machine, and with it every checkpoint. Calling this function (your consent)
+    mounts Google Drive on Colab (``google.colab.drive.mount``, which asks you to
+    authorise access) and points ``LABKIT_CHECKPOINTS`` at a folder there, so
+    :meth:`labkit.Run.checkpoint` and every ``fit(..., resume=True)`` after it
+    write and resume from Drive. Elsewhere nothing is mounted: the folder you
+    pass (or the usual ``cache_dir()/"checkpoints"``) is used.
+
+    What a disconnect then loses: :func:`labkit.train.fit` writes a checkpoint
+    at the end of every epoch, so at most the epoch in progress; re-run the cell
+    and it resumes from the last finished epoch. There is no mid-epoch
+    checkpoint (resuming inside an epoch would need the data loader's position
+    and could not stay bit-identical to an uninterrupted run), so keep epochs
+    short on Colab if that matters.
+
+    Parameters
+    ----------
+    path
+        The checkpoint folder. On Colab a relative path (or the default
+        ``"labkit-checkpoints"``) is taken inside ``My Drive``; an absolute path
+        is used as is. Elsewhere the default is ``cache_dir()/"checkpoints"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder now in ``LABKIT_CHECKPOINTS``, created and checked writable.
+
+    Raises
+    ------
+    PermissionError
+        If the folder cannot be written.
+
+    Examples
+    --------
+    In the first cell of a Colab notebook, before training:
+
+    >>> import labkit
+    >>> labkit.config.persistent_checkpoints()  # doctest: +SKIP
+    Mounted at /content/drive
+    PosixPath('/content/drive/MyDrive/labkit-checkpoints')
+    """
+    from .io import check_writable_dir
+
+    try:
+        from google.colab import drive  # only present on Colab
+    except ImportError:
+        drive = None
+    if drive is not None:
+        drive.mount(str(COLAB_DRIVE))
+        folder = Path(path if path is not None else "labkit-checkpoints").expanduser()
+        if not folder.is_absolute():
+            folder = COLAB_DRIVE / "MyDrive" / folder
+        fix = "Check that Google Drive is mounted and has space, or pass another path."
+    else:
+        folder = Path(path).expanduser().resolve() if path is not None else cache_dir() / "checkpoints"
+        fix = "Pass a folder you can write to."
+    folder = check_writable_dir(folder, "checkpoint folder", fix)
+    os.environ["LABKIT_CHECKPOINTS"] = str(folder)
+    return folder

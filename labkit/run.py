@@ -41,10 +41,14 @@ class Run:
     def checkpoint(self, name: str, **config: object) -> Path:
         """Checkpoint file for a training run, keyed by its configuration.
 
-        The path is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``)
-        ``/<name>-<quick|full>-<hash of config and seed>.pt``: re-running a cell
-        resumes or reloads the same run (pass it to :func:`labkit.train.fit` with
-        ``resume=True``), while any change of ``config`` starts a fresh file.
+        The path is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``;
+        on Colab call :func:`labkit.config.persistent_checkpoints` first to keep
+        them on Google Drive) ``/<name>-<quick|full>-<hash of config and seed>.pt``:
+        re-running a cell resumes or reloads the same run (pass it to
+        :func:`labkit.train.fit` with ``resume=True``), while any change of
+        ``config`` starts a fresh file. A setting left out of ``config`` (a
+        surrogate's slope, a neuron's ``beta``) is still caught: ``fit`` compares
+        the model and recipe it is given with the checkpoint's fingerprint.
 
         Parameters
         ----------
@@ -64,7 +68,7 @@ class Run:
             raise ValueError(f"name must be letters, digits, '.', '-' or '_', got {name!r}.")
         key = json.dumps({"seed": self.seed, **config}, sort_keys=True, default=repr)
         digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-        root = Path(os.environ.get("LABKIT_CHECKPOINTS", cache_dir() / "checkpoints")).expanduser()
+        root = Path(os.environ.get("LABKIT_CHECKPOINTS") or cache_dir() / "checkpoints").expanduser()
         return root / f"{name}-{'quick' if self.quick else 'full'}-{digest}.pt"
 
     def __str__(self) -> str:

@@ -17,6 +17,30 @@ def test_resolve_quick_from_environment(monkeypatch, env, expected):
     assert resolve_quick(not expected) is (not expected)  # the parameter wins
 
 
+def test_empty_quick_counts_as_unset(monkeypatch):
+    """An empty value defers to the next level (it used to mean "full mode" and override LABKIT_QUICK)."""
+    monkeypatch.setenv("LABKIT_QUICK", "1")
+    assert resolve_quick("") is True and resolve_quick("  ") is True
+    monkeypatch.setenv("LABKIT_QUICK", " ")
+    assert resolve_quick("") is False and resolve_quick(True) is True
+
+
+def test_empty_checkpoint_and_cache_variables_count_as_unset(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("LABKIT_CACHE", "")
+    monkeypatch.setenv("LABKIT_CHECKPOINTS", "")
+    assert cache_dir() == tmp_path / ".cache" / "labkit"
+    run = labkit.Run(quick=True, seed=0, device=torch.device("cpu"))
+    assert run.checkpoint("x").parent == tmp_path / ".cache" / "labkit" / "checkpoints"
+
+
+def test_unusable_cache_folder_names_labkit_cache(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "file" / "cache"))
+    with pytest.raises(PermissionError, match="LABKIT_CACHE"):
+        cache_dir()
+
+
 def test_resolve_quick_defaults_to_full(monkeypatch):
     monkeypatch.delenv("LABKIT_QUICK", raising=False)
     assert resolve_quick() is False

@@ -1,9 +1,10 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from labkit.spiking import encoding
+from labkit.spiking import encoding, stimuli
 
 
 def test_rate_probability_formula():
@@ -61,6 +62,46 @@ def test_uint8_input_gives_clear_error():
 def test_num_steps_validated(bad_steps):
     with pytest.raises(ValueError, match="num_steps"):
         encoding.rate(torch.rand(3), bad_steps)
+
+
+@pytest.mark.parametrize("call", [
+    lambda n: stimuli.step_current(n, 1.0),
+    lambda n: stimuli.ramp_current(n, 1.0),
+    lambda n: stimuli.noisy_current(n, 0.0, 1.0),
+    lambda n: stimuli.saccade_path(n),
+    lambda n: stimuli.saccade(torch.rand(1, 4, 4), n),
+    lambda n: encoding.encode(torch.rand(1, 4, 4), "delta", n),
+    lambda n: encoding.latency(torch.rand(3), n),
+])
+def test_non_integer_num_steps_is_refused_before_torch_fails(call):
+    """2.5 (or 4.0) steps used to pass the check and fail inside torch.zeros/linspace/expand."""
+    for bad in (2.5, 4.0, True):
+        with pytest.raises(ValueError, match=r"num_steps must be an integer, got"):
+            call(bad)
+    assert len(call(np.int64(4))) == 4  # numpy integers are integers
+
+
+def test_rate_refuses_an_inverted_code():
+    with pytest.raises(ValueError, match=r"f_off=100.0 Hz exceeds f_on=10.0 Hz.*inverted"):
+        encoding.rate(torch.rand(3), 5, f_on=10.0, f_off=100.0)
+    with pytest.raises(ValueError, match="f_on and f_off"):
+        encoding.rate_probability(torch.rand(3), f_on=float("nan"))
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf")])
+def test_delta_threshold_must_be_finite_and_positive(threshold):
+    frames = torch.linspace(0, 1, 5).view(5, 1)
+    with pytest.raises(ValueError, match="threshold must be a finite number > 0"):
+        encoding.delta(frames, threshold=threshold)
+    with pytest.raises(ValueError, match="threshold must be a finite number > 0"):
+        encoding.threshold_crossings(frames, threshold)
+
+
+def test_empty_inputs_are_named():
+    with pytest.raises(ValueError, match=r"x is empty \(shape \(0,\)\)"):
+        encoding.latency(torch.empty(0), 5)
+    with pytest.raises(ValueError, match=r"frames is empty \(shape \(0, 3\)\)"):
+        encoding.delta(torch.empty(0, 3))
 
 
 def test_latency_known_vector():

@@ -7,11 +7,9 @@ import torch
 import torchvision
 from torch import nn
 
-import labkit
-from labkit import zoo
-from labkit.models.alexnet import CONV_LAYERS, LAYER_LABELS, RELU_AFTER, alexnet_cifar
-from labkit.zoo import load_alexnet
 from labkit.data import CIFAR10_CLASSES, ImageSet
+from labkit.models.alexnet import CONV_LAYERS, LAYER_LABELS, RELU_AFTER, alexnet_cifar
+from labkit.zoo import load_alexnet, store
 
 
 def test_alexnet_cifar_shapes_and_names():
@@ -47,16 +45,15 @@ def offline(monkeypatch, tmp_path):
         raise RuntimeError("offline: no weights")
 
     monkeypatch.setattr(torchvision.models, "alexnet", no_download)
-    monkeypatch.setattr(zoo, "load_cifar10", _fake_cifar)
+    monkeypatch.setattr(store, "_cifar10", _fake_cifar)
     monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
     return tmp_path
 
 
 def test_fallback_trains_and_says_so(offline):
-    run = labkit.start(True, seed=0)
-    loaded = load_alexnet(True, run, n_train=50, n_val=10, n_test=20, epochs=1, width=0.05, progress=False)
+    loaded = load_alexnet(True, device="cpu", n_train=40, n_val=10, n_test=20, epochs=1, width=0.05, progress=False)
     assert not loaded.imagenet and loaded.input_size == 32
-    assert loaded.description.startswith("AlexNet-style network trained in this lab on 40 CIFAR-10 images")
+    assert loaded.description.startswith("AlexNet-style network trained in this course on 40 CIFAR-10 images")
     assert "validation" in loaded.history.val_data and loaded.config["n_val"] == 10
     assert f"test accuracy {100 * loaded.test_accuracy:.1f}%" in loaded.description
     assert "ImageNet weights unavailable" in loaded.description
@@ -64,9 +61,9 @@ def test_fallback_trains_and_says_so(offline):
     assert "offline: no weights" in loaded.reason
     assert len(loaded.history.epoch) == 1
     assert not loaded.model.training
-    assert len(list(offline.glob("alexnet-cifar-quick-*.pt"))) == 1
+    assert len(list((offline / "zoo").glob("alexnet-cifar-quick-s0-*.pt"))) == 1
     # a second call reloads the finished checkpoint instead of training again
-    again = load_alexnet(True, run, n_train=50, n_val=10, n_test=20, epochs=1, width=0.05, progress=False)
+    again = load_alexnet(True, device="cpu", n_train=40, n_val=10, n_test=20, epochs=1, width=0.05, progress=False)
     for a, b in zip(loaded.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -80,10 +77,11 @@ def test_imagenet_weights_used_when_available(monkeypatch):
         return real(weights=None)  # same architecture; no download in tests
 
     monkeypatch.setattr(torchvision.models, "alexnet", fake_download)
-    monkeypatch.setattr(zoo, "load_cifar10", lambda *a, **k: pytest.fail("must not train"))
-    loaded = load_alexnet(True, labkit.start(True, seed=0))
+    monkeypatch.setattr(store, "_cifar10", lambda *a, **k: pytest.fail("must not train"))
+    loaded = load_alexnet(True)
     assert seen["weights"] == torchvision.models.AlexNet_Weights.IMAGENET1K_V1
-    assert loaded.imagenet and loaded.input_size == 224 and loaded.test_accuracy is None
+    assert loaded.imagenet and loaded.input_size == 224
+    assert loaded.test_accuracy == pytest.approx(0.56522)  # torchvision's reported ImageNet top-1
     assert "ImageNet" in loaded.description and "trained in this lab" not in loaded.description
     assert loaded.model(torch.rand(1, 3, 224, 224)).shape == (1, 1000)
     assert [loaded.model.get_submodule(n).kernel_size[0] for n in CONV_LAYERS.values()] == [11, 5, 3, 3, 3]

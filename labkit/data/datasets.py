@@ -30,6 +30,7 @@ import contextlib
 import gzip
 import hashlib
 import io
+import json
 import re
 import tarfile
 import warnings
@@ -42,7 +43,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
 from ..config import cache_dir, data_root
-from ..io import atomic_write
+from ..io import atomic_write, check_writable_dir
 
 __all__ = [
     "tensor_loader",
@@ -375,19 +376,87 @@ def _decode_cifar_pack(pack: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+#: The record of a decoded cache folder: shape, dtype and sha256 of every array in it.
+CACHE_RECORD = "cache-record.json"
+
+
+def _array_record(array: np.ndarray) -> dict:
+    """Shape, dtype and sha256 of the array's bytes (what :data:`CACHE_RECORD` keeps per file)."""
+    data = np.ascontiguousarray(array)
+    return {"shape": list(data.shape), "dtype": str(data.dtype),
+            "sha256": hashlib.sha256(memoryview(data).cast("B")).hexdigest()}
+
+
+def _cache_names(folder: Path, split: str) -> tuple[Path, Path]:
+    return folder / f"{split}_images.npy", folder / f"{split}_labels.npy"
+
+
+def _read_cifar_cache(folder: Path, split: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
+    """``(arrays, None)`` from a verified cache, or ``(None, why not)``; ``why`` is ``None`` when there is no cache."""
+    paths = _cache_names(folder, split)
+    record_path = folder / CACHE_RECORD
+    if not record_path.exists() and not any(p.exists() for p in paths):
+        return None, None  # nothing cached yet: a first decode, nothing to report
+    try:
+        files = json.loads(record_path.read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return None, f"has no readable record of its arrays ({CACHE_RECORD}: {type(error).__name__})"
+    arrays = []
+    for path in paths:
+        expected = files.get(path.name) if isinstance(files, dict) else None
+        if expected is None:
+            return None, f"has no record of {path.name}"
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:
+            return None, f"has an unreadable {path.name} ({type(error).__name__}: {error})"
+        actual = _array_record(array)
+        for key in ("shape", "dtype", "sha256"):
+            if actual[key] != expected.get(key):
+                return None, f"has a {path.name} whose {key} is {actual[key]}, not the recorded {expected.get(key)}"
+        arrays.append(array)
+    return (arrays[0], arrays[1]), None
+
+
 def _cifar_arrays(pack: Path, sha: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The decoded split, from the ``.npy`` cache or by decoding the pack once."""
-    folder = cache_dir() / f"cifar10-jpeg-{sha[:12]}"
-    names = lambda s: (folder / f"{s}_images.npy", folder / f"{s}_labels.npy")  # noqa: E731
-    with contextlib.suppress(OSError, ValueError, EOFError):
-        image_path, label_path = names(split)
-        return np.load(image_path), np.load(label_path)
-    folder.mkdir(parents=True, exist_ok=True)
+    """The decoded split, from the verified ``.npy`` cache or by decoding the pack once.
+
+    The cache folder holds ``<split>_images.npy`` / ``<split>_labels.npy`` and
+    :data:`CACHE_RECORD`, written last, with the shape, dtype and sha256 of each
+    array. A cache that fails the record (a flipped byte, a truncated or
+    replaced file, a missing record) is decoded again, with a warning. A folder
+    that cannot be written is reported before the decode, which then runs in
+    memory only.
+    """
+    fix = "Fix: export LABKIT_CACHE=/a/folder/you/can/write to keep the decoded arrays."
+    try:
+        folder = cache_dir() / f"cifar10-jpeg-{sha[:12]}"
+    except PermissionError as error:
+        folder, unusable = None, error
+    else:
+        found, problem = _read_cifar_cache(folder, split)
+        if found is not None:
+            return found
+        if problem is not None:
+            warnings.warn(f"The decoded CIFAR-10 cache {folder} {problem}; decoding the pack again "
+                          "(about 10 s) and rewriting the cache.", UserWarning, stacklevel=3)
+        try:
+            check_writable_dir(folder, "CIFAR-10 cache folder", fix)
+            unusable = None
+        except PermissionError as error:
+            unusable = error
+    if unusable is not None:
+        warnings.warn(f"{unusable} Decoding CIFAR-10 in memory only (about 10 s, on every load).",
+                      UserWarning, stacklevel=3)
     decoded = _decode_cifar_pack(pack)
-    for s, (images, labels) in decoded.items():
-        image_path, label_path = names(s)
-        _atomic_save(image_path, images)
-        _atomic_save(label_path, labels)
+    if unusable is None:
+        files = {}
+        for s, arrays in decoded.items():
+            for path, array in zip(_cache_names(folder, s), arrays):
+                _atomic_save(path, array)
+                files[path.name] = _array_record(array)
+        with atomic_write(folder / CACHE_RECORD) as handle:  # last: the record vouches for complete files
+            handle.write(json.dumps({"pack_sha256": sha, "files": files}, indent=1).encode())
     return decoded[split]
 
 
@@ -396,7 +465,11 @@ def load_cifar10(split: str = "train", *, download: bool = True) -> ImageSet:
 
     Offline, the JPEG pack ``<LABKIT_DATA>/cifar10-jpeg.tar.gz`` is checked (sha256),
     decoded once (about 10 s for all 60,000 images) and cached as ``.npy`` arrays in
-    ``cache_dir()/cifar10-jpeg-<sha>/``; later loads read the cache.
+    ``cache_dir()/cifar10-jpeg-<sha>/`` with a record of their shapes and sha256;
+    later loads read the cache and check it against the record (0.1 s for the
+    training split), and decode again, with a warning, when it does not match.
+    An unwritable cache folder is reported (a warning) before decoding, which
+    then runs in memory.
 
     Parameters
     ----------

@@ -94,20 +94,25 @@ def _stages(width: int, depth: int) -> list[tuple[int, int, int]]:
     return plan
 
 
-def resnet_ann(width: int = 16, depth: int = 2, residual: bool = True) -> FeatureClassifier:
-    """The ANN twin (see the module docstring). ``body.0`` is the stem; ``body.1 ...`` the blocks."""
+def resnet_ann(width: int = 16, depth: int = 2, residual: bool = True, stem_stride: int = 1) -> FeatureClassifier:
+    """The ANN twin (see the module docstring). ``body.0`` is the stem; ``body.1 ...`` the blocks.
+
+    ``stem_stride=2`` halves the stem's output side (32 -> 16 px), which makes every
+    block four times cheaper: the quick-mode size.
+    """
     plan = _stages(width, depth)
-    blocks = [nn.Sequential(*_conv_bn(3, width), nn.ReLU())]
+    blocks = [nn.Sequential(*_conv_bn(3, width, stride=stem_stride), nn.ReLU())]
     blocks += [BasicBlock(c_in, c_out, stride, residual) for c_in, c_out, stride in plan]
     return FeatureClassifier(nn.Sequential(*blocks),
                              nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10)))
 
 
 def resnet_snn(num_steps: int, width: int = 16, depth: int = 2, residual: bool = True, beta: float = 0.9,
-               spike_grad: SpikeFn | None = None) -> FeatureClassifier:
+               spike_grad: SpikeFn | None = None, stem_stride: int = 1) -> FeatureClassifier:
     """The SNN twin: the image is shown at every step; ``body.K`` outputs spikes ``[T, B, C, H, W]``."""
     plan = _stages(width, depth)
-    stem = SpikingSequential(*_conv_bn(3, width), LIF(beta, spike_grad=spike_grad), num_steps=num_steps)
+    stem = SpikingSequential(*_conv_bn(3, width, stride=stem_stride), LIF(beta, spike_grad=spike_grad),
+                             num_steps=num_steps)
     blocks = [SpikingBlock(c_in, c_out, num_steps, stride, residual, beta, spike_grad)
               for c_in, c_out, stride in plan]
     head = SpikingSequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * width, 10),

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from snntorch import spikegen
 
-from ..checks import check_unit_range
+from ..checks import check_int, check_not_empty, check_positive, check_unit_range
 from .stimuli import saccade
 
 __all__ = [
@@ -41,9 +41,9 @@ __all__ = [
 SCHEMES = ("rate", "latency", "delta")
 
 
-def _check_steps(num_steps: int) -> None:
-    if not isinstance(num_steps, int) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}.")
+def _check_steps(num_steps: int, minimum: int = 1) -> int:
+    """``num_steps`` as an int (numpy and tensor integers too), or a ``ValueError`` naming it."""
+    return check_int(num_steps, "num_steps", minimum)
 
 
 def rate_probability(
@@ -59,7 +59,7 @@ def rate_probability(
     x
         Intensities in [0, 1], any shape.
     f_on, f_off
-        Firing rates in Hz for intensity 1 and 0 (both >= 0).
+        Firing rates in Hz for intensity 1 and 0 (both >= 0, ``f_off <= f_on``).
     dt
         Simulation step in seconds (> 0).
 
@@ -71,13 +71,15 @@ def rate_probability(
     Raises
     ------
     ValueError
-        If ``x`` leaves [0, 1], a rate is negative, ``dt`` is not positive, or a
-        probability would exceed 1 (the message names ``f_on``/``f_off`` and ``dt``).
+        If ``x`` leaves [0, 1], a rate is negative or NaN, ``f_off > f_on`` (an
+        inverted code: bright pixels would fire less than dark ones), ``dt`` is
+        not positive, or a probability would exceed 1 (the message names
+        ``f_on``/``f_off`` and ``dt``).
     """
     check_unit_range(x)
-    if f_on < 0 or f_off < 0:
+    if not (f_on >= 0 and f_off >= 0):  # also refuses NaN
         raise ValueError(f"f_on and f_off are rates in Hz and must be >= 0 (got {f_on}, {f_off}).")
-    if dt <= 0:
+    if not dt > 0:
         raise ValueError(f"dt is the step in seconds and must be > 0 (got {dt}).")
     worst = max(f_on, f_off)
     if worst * dt > 1:
@@ -85,6 +87,11 @@ def rate_probability(
         raise ValueError(
             f"{culprit}={worst} Hz with dt={dt} s gives a spike probability of "
             f"{worst * dt:.3g} per step (> 1). Lower {culprit} or use dt <= {1 / worst:.3g} s."
+        )
+    if f_off > f_on:
+        raise ValueError(
+            f"f_off={f_off} Hz exceeds f_on={f_on} Hz: the code would be inverted (intensity 1 would "
+            "fire less than intensity 0). Swap them, or pass 1 - x to code darkness on purpose."
         )
     return dt * ((f_on - f_off) * x + f_off)
 
@@ -116,7 +123,7 @@ def rate(
     torch.Tensor
         Spikes (0/1 floats) of shape ``[num_steps, *x.shape]``.
     """
-    _check_steps(num_steps)
+    num_steps = _check_steps(num_steps)
     p = rate_probability(x, f_on=f_on, f_off=f_off, dt=dt)
     return spikegen.rate(p, num_steps=num_steps)
 
@@ -139,9 +146,9 @@ def latency(
     Parameters
     ----------
     x
-        Intensities in [0, 1], any shape.
+        Intensities in [0, 1], any shape, not empty.
     num_steps
-        Number of time steps (>= 2).
+        Number of time steps (an integer >= 2).
     threshold
         Intensities below it are treated as silent.
     linear
@@ -154,12 +161,11 @@ def latency(
     torch.Tensor
         Spikes of shape ``[num_steps, *x.shape]``, at most one per input.
     """
-    _check_steps(num_steps)
-    if num_steps < 2:
-        raise ValueError("num_steps must be >= 2 for a latency code.")
+    num_steps = _check_steps(num_steps, minimum=2)  # a latency code needs two steps
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must lie in (0, 1), got {threshold}.")
     check_unit_range(x)
+    check_not_empty(x)
     return spikegen.latency(
         x, num_steps=num_steps, threshold=threshold, tau=1, normalize=True,
         linear=linear, clip=clip,
@@ -183,7 +189,7 @@ def threshold_crossings(
     signal
         ``[T, ...]`` values.
     threshold
-        Crossing size (> 0), in the units of ``signal``.
+        Crossing size (finite, > 0), in the units of ``signal``.
     max_per_step
         Cap on crossings per step (``1`` gives a one-bit delta modulator).
 
@@ -191,9 +197,17 @@ def threshold_crossings(
     -------
     torch.Tensor
         Signed counts, same shape and dtype as ``signal``; step 0 is always 0.
+
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is not a finite number > 0 (a NaN threshold would
+        silently give NaN counts) or ``signal`` is empty.
     """
-    if threshold <= 0:
-        raise ValueError(f"threshold must be > 0, got {threshold}.")
+    threshold = check_positive(threshold, "threshold")
+    check_not_empty(signal, "signal")
+    if max_per_step is not None:
+        max_per_step = check_int(max_per_step, "max_per_step")
     ref = signal[0].clone()
     out = torch.zeros_like(signal)
     for t in range(1, signal.shape[0]):
@@ -222,9 +236,9 @@ def delta(frames: torch.Tensor, threshold: float = 0.1, off_spike: bool = True) 
     Parameters
     ----------
     frames
-        Time-first sequence ``[num_steps, ...]`` of values in [0, 1].
+        Time-first sequence ``[num_steps, ...]`` of values in [0, 1], not empty.
     threshold
-        Change that emits a spike (> 0).
+        Change that emits a spike (finite, > 0).
     off_spike
         Emit -1 spikes for decreases (otherwise decreases are silent).
 
@@ -238,6 +252,8 @@ def delta(frames: torch.Tensor, threshold: float = 0.1, off_spike: bool = True) 
         raise ValueError(
             f"frames must be time-first with at least 2 dimensions [num_steps, ...], got shape {tuple(frames.shape)}."
         )
+    check_not_empty(frames, "frames")
+    threshold = check_positive(threshold, "threshold")
     spikes = threshold_crossings(frames, threshold, max_per_step=1)
     return spikes if off_spike else spikes.clamp(min=0)
 
@@ -299,6 +315,7 @@ def encode(
     torch.Tensor
         Spikes ``[num_steps, C, H, W]``.
     """
+    num_steps = _check_steps(num_steps)
     if scheme == "rate":
         return rate(image, num_steps, f_on=f_on, f_off=f_off, dt=dt)
     if scheme == "latency":

@@ -20,6 +20,22 @@ __all__ = ["ResetMode", "lif_multistep", "lif_reference"]
 ResetMode = Literal["subtract", "zero", "none"]
 
 
+def _check_input(x: torch.Tensor, who: str) -> None:
+    """Refuse what the recurrence would get silently wrong: integer input, no time axis, no time steps."""
+    if not torch.is_tensor(x):
+        raise TypeError(f"{who}: x must be a torch.Tensor [T, B, ...], got {type(x).__name__}.")
+    if not torch.is_floating_point(x):
+        raise TypeError(
+            f"{who}: x has dtype {x.dtype}; LIF layers take floating-point input currents (an integer "
+            "input would cast beta and threshold to integers, e.g. beta 0.9 -> 0). Fix: pass x.float()."
+        )
+    if x.dim() < 1 or x.shape[0] == 0:
+        raise ValueError(
+            f"{who}: x has no time steps (shape {tuple(x.shape)}); the time axis comes first, "
+            "[T, B, ...] with T >= 1."
+        )
+
+
 def _reduce_like(grad: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Sum ``grad`` over the dimensions along which ``like`` was broadcast."""
     while grad.dim() > like.dim():
@@ -110,6 +126,7 @@ def lif_reference(
     tuple of torch.Tensor
         Spikes and membrane potentials, both ``[T, ...]``.
     """
+    _check_input(x, "lif_reference")
     b = beta.clamp(0, 1)
     mem = torch.zeros_like(x[0])
     spks, mems = [], []
@@ -142,7 +159,15 @@ def lif_multistep(
 
     Uses the fused single-node kernel whenever the reset is delayed (snnTorch's
     default) or absent, and :func:`lif_reference` otherwise.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a floating-point tensor.
+    ValueError
+        If ``x`` has no time steps (``T = 0``).
     """
+    _check_input(x, "lif_multistep")
     if reset_delay or reset == "none":
         return _FusedLIF.apply(x, beta, threshold, spike_fn, reset)
     return lif_reference(x, beta, threshold, spike_fn, reset, reset_delay)

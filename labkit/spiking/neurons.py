@@ -31,8 +31,8 @@ import torch
 from snntorch import surrogate
 from torch import nn
 
-from .functional import ResetMode, lif_multistep
-from .surrogate import SpikeFn
+from .functional import ResetMode, _check_input, lif_multistep
+from .surrogate import SpikeFn, describe_surrogate
 
 __all__ = ["LIF", "simulate_neuron"]
 
@@ -44,9 +44,10 @@ class LIF(nn.Module):
     ----------
     beta
         Membrane decay per step, clamped to [0, 1]; a float or a tensor
-        broadcastable to one time step (per-neuron decay).
+        broadcastable to one time step (per-neuron decay). NaN is refused.
     threshold
-        Firing threshold.
+        Firing threshold, > 0 (a threshold <= 0 fires on zero input); a float
+        or a broadcastable tensor.
     spike_grad
         Surrogate from :mod:`snntorch.surrogate` (default ``surrogate.atan()``,
         as in snnTorch).
@@ -62,7 +63,12 @@ class LIF(nn.Module):
 
     Notes
     -----
-    Input and output are ``[T, B, ...]``. The state starts at zero in every
+    Input and output are ``[T, B, ...]``, floating point, with ``T >= 1``: an
+    integer input is refused (it would cast ``beta`` 0.9 to 0 and ``threshold``
+    2.5 to 2), as is an empty time axis. The ``repr`` names the surrogate and
+    its slope (:func:`labkit.spiking.surrogate.describe_surrogate`), so a
+    checkpoint's fingerprint in :func:`labkit.train.fit` tells surrogates apart.
+    The state starts at zero in every
     forward call and lives only inside that call, so two networks (or two calls)
     never share state: unlike snnTorch's class-wide ``utils.reset``, nothing here
     is global.
@@ -86,6 +92,13 @@ class LIF(nn.Module):
             raise ValueError(f"output must be 'spikes' or 'membrane', got {output!r}.")
         beta_t = torch.as_tensor(beta, dtype=torch.get_default_dtype())
         thr_t = torch.as_tensor(threshold, dtype=torch.get_default_dtype())
+        if torch.isnan(beta_t).any():
+            raise ValueError(f"beta must be a number in [0, 1] (values outside are clamped), got {beta!r}.")
+        if not bool((thr_t > 0).all() & torch.isfinite(thr_t).all()):
+            raise ValueError(
+                f"threshold must be finite and > 0, got {threshold!r}: a threshold <= 0 fires on zero "
+                "input. Scale the input weights instead of lowering the threshold below zero."
+            )
         if learn_beta:
             self.beta = nn.Parameter(beta_t)
         else:
@@ -104,10 +117,12 @@ class LIF(nn.Module):
     def extra_repr(self) -> str:
         return (f"beta={self.beta.tolist() if self.beta.numel() < 4 else 'tensor'}, "
                 f"threshold={self.threshold.tolist() if self.threshold.numel() < 4 else 'tensor'}, "
+                f"spike_grad={describe_surrogate(self.spike_grad)}, "
                 f"reset={self.reset_mechanism}, output={self.output}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run all time steps of ``x`` ``[T, B, ...]``; return spikes or membrane ``[T, B, ...]``."""
+        _check_input(x, "LIF")
         if x.dim() < 2:
             raise ValueError(f"LIF expects time-first input [T, B, ...], got shape {tuple(x.shape)}.")
         beta = self.beta.to(x.dtype)

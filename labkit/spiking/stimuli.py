@@ -17,21 +17,23 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_unit_range
+from ..checks import check_int, check_unit_range
 
 __all__ = ["saccade_path", "saccade", "step_current", "ramp_current", "noisy_current"]
 
 
-def _check(num_steps: int, onset: int) -> None:
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}.")
-    if not 0 <= onset < num_steps:
+def _check(num_steps: int, onset: int) -> tuple[int, int]:
+    """``(num_steps, onset)`` as ints, or a ``ValueError`` naming the argument (2.5 steps fail here, not in torch)."""
+    num_steps = check_int(num_steps, "num_steps")
+    onset = check_int(onset, "onset", minimum=0)
+    if not onset < num_steps:
         raise ValueError(f"onset must lie in [0, num_steps), got {onset}.")
+    return num_steps, onset
 
 
 def step_current(num_steps: int, amplitude: float, onset: int = 0) -> torch.Tensor:
     """A current switching from 0 to ``amplitude`` at step ``onset``."""
-    _check(num_steps, onset)
+    num_steps, onset = _check(num_steps, onset)
     current = torch.zeros(num_steps)
     current[onset:] = amplitude
     return current
@@ -39,7 +41,7 @@ def step_current(num_steps: int, amplitude: float, onset: int = 0) -> torch.Tens
 
 def ramp_current(num_steps: int, peak: float, onset: int = 0) -> torch.Tensor:
     """A current rising linearly from 0 at ``onset`` to ``peak`` at the last step."""
-    _check(num_steps, onset)
+    num_steps, onset = _check(num_steps, onset)
     current = torch.zeros(num_steps)
     current[onset:] = torch.linspace(0, peak, num_steps - onset)
     return current
@@ -47,7 +49,7 @@ def ramp_current(num_steps: int, peak: float, onset: int = 0) -> torch.Tensor:
 
 def noisy_current(num_steps: int, mean: float, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """White Gaussian current with the given mean and standard deviation per step."""
-    _check(num_steps, 0)
+    num_steps, _ = _check(num_steps, 0)
     if std < 0:
         raise ValueError(f"std must be >= 0, got {std}.")
     return mean + std * torch.randn(num_steps, generator=generator)
@@ -59,10 +61,8 @@ def saccade_path(num_steps: int, amplitude: float = 2.0, n_saccades: int = 3) ->
     With ``n_saccades=3`` this is the triangle used to record N-MNIST. The path
     starts and ends at the origin; each leg has length ``amplitude`` pixels.
     """
-    if num_steps < 2:
-        raise ValueError(f"num_steps must be >= 2, got {num_steps}.")
-    if n_saccades < 2:
-        raise ValueError(f"n_saccades must be >= 2, got {n_saccades}.")
+    num_steps = check_int(num_steps, "num_steps", minimum=2)
+    n_saccades = check_int(n_saccades, "n_saccades", minimum=2)
     angles = torch.arange(n_saccades + 1, dtype=torch.float64) * (2 * math.pi / n_saccades)
     # vertices of a regular polygon with side `amplitude`, first vertex at the origin
     radius = amplitude / (2 * math.sin(math.pi / n_saccades))
@@ -103,6 +103,7 @@ def saccade(
     if image.dim() != 3:
         raise ValueError(f"image must be [C, H, W] or [H, W], got shape {tuple(image.shape)}.")
     _, h, w = image.shape
+    num_steps = check_int(num_steps, "num_steps", minimum=2)
     offsets = saccade_path(num_steps, amplitude, n_saccades)
     theta = torch.zeros(num_steps, 2, 3)
     theta[:, 0, 0] = 1.0

@@ -94,6 +94,7 @@ SURROGATE_NAMES: dict[str, tuple[str, float | None]] = {
     "atan": ("alpha", 2.0),
     "fast_sigmoid": ("slope", 25.0),
     "sigmoid": ("slope", 25.0),
+    "snntorch_sigmoid": ("slope", 25.0),
     "straight_through": ("", None),
 }
 
@@ -104,7 +105,8 @@ def surrogate_from_name(spec: str) -> SpikeFn:
     Naming a surrogate by text lets a checkpoint key, a catalogue entry or a
     table say exactly which one was used (a function's ``repr`` does not show its
     slope). ``"sigmoid"`` is :func:`stable_sigmoid`, the overflow-free form of
-    snnTorch's sigmoid surrogate; the others are :mod:`snntorch.surrogate`'s.
+    snnTorch's sigmoid surrogate, and ``"snntorch_sigmoid"`` snnTorch's own (NaN
+    gradients far below threshold); the others are :mod:`snntorch.surrogate`'s.
 
     Parameters
     ----------
@@ -119,7 +121,7 @@ def surrogate_from_name(spec: str) -> SpikeFn:
     >>> surrogate_from_name("tanh")
     Traceback (most recent call last):
     ...
-    ValueError: spec 'tanh' names no surrogate; use one of atan, fast_sigmoid, sigmoid, straight_through, optionally with ':<value>' (e.g. 'fast_sigmoid:25').
+    ValueError: spec 'tanh' names no surrogate; use one of atan, fast_sigmoid, sigmoid, snntorch_sigmoid, straight_through, optionally with ':<value>' (e.g. 'fast_sigmoid:25').
     """
     name, _, value = spec.partition(":")
     if name not in SURROGATE_NAMES:
@@ -136,12 +138,16 @@ def surrogate_from_name(spec: str) -> SpikeFn:
         return _snn_surrogate.straight_through_estimator()
     if name == "sigmoid":
         return stable_sigmoid(number)
+    if name == "snntorch_sigmoid":
+        return _snn_surrogate.sigmoid(slope=number)
     return getattr(_snn_surrogate, name)(**{param: number})
 
 
 def _describe_value(value: object) -> str:
-    if isinstance(value, (bool, int, float, str)) or value is None:
+    if isinstance(value, (bool, str)) or value is None:
         return repr(value)
+    if isinstance(value, (int, float)):
+        return repr(float(value))  # slope=7 and slope=7.0 are the same surrogate
     if torch.is_tensor(value):
         return repr(value.tolist()) if value.numel() <= 4 else f"tensor{tuple(value.shape)}"
     if callable(value):
@@ -165,7 +171,7 @@ def describe_surrogate(spike_fn: SpikeFn) -> str:
     --------
     >>> from snntorch import surrogate
     >>> describe_surrogate(surrogate.fast_sigmoid(slope=5))
-    'fast_sigmoid(slope=5)'
+    'fast_sigmoid(slope=5.0)'
     >>> describe_surrogate(stable_sigmoid(25.0))
     'stable_sigmoid(slope=25.0)'
     """

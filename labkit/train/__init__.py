@@ -1,7 +1,8 @@
 """Train: one loop (:func:`fit`), its history and evaluation, checkpoints, and the labs' recipes.
 
 * :mod:`~labkit.train.loop`: :func:`fit` with any loss and a dict of metrics, :func:`evaluate`, :class:`History`;
-* :mod:`~labkit.train.checkpoint`: atomic checkpoints and the random state a resumed run restores;
+* :mod:`~labkit.train.checkpoint`: atomic, checksummed checkpoints that never run code, the random
+  state a resumed run restores, and the fingerprint that keeps a stale checkpoint from being reused;
 * :mod:`~labkit.train.recipes`: :func:`train_classifier`, the recipe every lab's classifier uses.
 
 Data splits are honest: ``fit`` evaluates a validation split of the training
@@ -11,8 +12,9 @@ end, with :func:`evaluate`, and every curve and table names the data it shows.
 
 from __future__ import annotations
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .loop import History, accuracy, evaluate, fit
-from .recipes import train_classifier
+from .checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint, save_checkpoint
+from .loop import History, NonFiniteError, accuracy, evaluate, fit
+from .recipes import Recipe, train_classifier
 
-__all__ = ["fit", "evaluate", "accuracy", "History", "train_classifier", "save_checkpoint", "load_checkpoint"]
+__all__ = ["fit", "evaluate", "accuracy", "History", "Recipe", "train_classifier", "save_checkpoint", "load_checkpoint",
+           "CheckpointError", "CheckpointMismatchError", "NonFiniteError"]

@@ -1,0 +1,135 @@
+"""The catalogue: every named network of the course, with its builder, recipe and quick and full sizes.
+
+An :class:`Entry` says how to build a network (``build(**arch)``), which data it
+learns from, and its settings in quick and full mode: data sizes (``n_train``,
+``n_val``, ``n_test``), the :class:`~labkit.train.Recipe` fields (``epochs``,
+``lr``, ``batch_size`` ...), and architecture arguments (``num_steps``,
+``width`` ...). :func:`course` lists the variants the labs use, which
+``python -m labkit.zoo`` trains ahead of time.
+
+The sizes were chosen by measurement on 2 CPU cores (accuracy per CPU-second;
+the README's catalogue table has the figures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from torch import nn
+
+from ..models import alexnet_cifar, cifar_cnn, cifar_snn, mnist_snn, resnet_ann, resnet_snn
+from ..spiking import surrogate_from_name
+
+__all__ = ["Entry", "ENTRIES", "course", "SIZE_KEYS", "RECIPE_KEYS"]
+
+#: Settings that choose the data.
+SIZE_KEYS = ("n_train", "n_val", "n_test")
+#: Settings that go to :class:`labkit.train.Recipe`.
+RECIPE_KEYS = ("epochs", "lr", "batch_size", "optimizer", "weight_decay", "label_smoothing", "schedule")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One network of the catalogue.
+
+    Attributes
+    ----------
+    name
+        Catalogue name, e.g. ``"cifar-snn"``.
+    summary
+        One line for tables and errors.
+    dataset
+        ``"mnist"`` or ``"cifar10"``.
+    build
+        ``build(**arch)`` makes the untrained network.
+    quick, full
+        Settings per mode: sizes (:data:`SIZE_KEYS`, ``None`` = all), recipe fields
+        (:data:`RECIPE_KEYS`) and architecture arguments (the rest).
+    """
+
+    name: str
+    summary: str
+    dataset: str
+    build: Callable[..., nn.Module]
+    quick: Mapping[str, Any] = field(default_factory=dict)
+    full: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _mnist_snn(num_steps: int, surrogate: str, beta: float) -> nn.Module:
+    return mnist_snn(num_steps, spike_grad=surrogate_from_name(surrogate), beta=beta)
+
+
+def _cifar_cnn(channels: tuple[int, int], hidden: int) -> nn.Module:
+    return cifar_cnn(tuple(channels), hidden)
+
+
+def _cifar_snn(num_steps: int, channels: tuple[int, int], hidden: int, surrogate: str, beta: float) -> nn.Module:
+    return cifar_snn(num_steps, tuple(channels), hidden, beta=beta, spike_grad=surrogate_from_name(surrogate))
+
+
+def _resnet_ann(width: int, depth: int, residual: bool) -> nn.Module:
+    return resnet_ann(width, depth, residual)
+
+
+def _resnet_snn(num_steps: int, width: int, depth: int, residual: bool, surrogate: str, beta: float) -> nn.Module:
+    return resnet_snn(num_steps, width, depth, residual, beta=beta, spike_grad=surrogate_from_name(surrogate))
+
+
+def _alexnet(width: float) -> nn.Module:
+    return alexnet_cifar(width=width)
+
+
+_CIFAR_SIZES_FULL = dict(n_train=45_000, n_val=5_000, n_test=None)
+
+ENTRIES: dict[str, Entry] = {entry.name: entry for entry in [
+    Entry("mnist-snn", "convolutional SNN for MNIST (snnTorch tutorial 6 layout), mean readout membrane",
+          "mnist", _mnist_snn,
+          quick=dict(n_train=3_000, n_val=500, n_test=1_000, epochs=2, lr=2e-3, batch_size=128,
+                     num_steps=8, surrogate="atan", beta=0.9),
+          full=dict(n_train=None, n_val=5_000, n_test=None, epochs=5, lr=2e-3, batch_size=128,
+                    num_steps=25, surrogate="atan", beta=0.9)),
+    Entry("cifar-cnn", "CIFAR-10 CNN: two conv-BN-ReLU-pool blocks and a 256-unit feature layer",
+          "cifar10", _cifar_cnn,
+          quick=dict(n_train=3_000, n_val=500, n_test=1_000, epochs=2, lr=2e-3, channels=(32, 64), hidden=256),
+          full=dict(**_CIFAR_SIZES_FULL, epochs=20, lr=2e-3, channels=(32, 64), hidden=256)),
+    Entry("cifar-snn", "the spiking twin of cifar-cnn: LIF in place of every ReLU, rate features",
+          "cifar10", _cifar_snn,
+          quick=dict(n_train=3_000, n_val=500, n_test=1_000, epochs=2, lr=2e-3, channels=(32, 64), hidden=256,
+                     num_steps=4, surrogate="atan", beta=0.9),
+          full=dict(**_CIFAR_SIZES_FULL, epochs=20, lr=2e-3, channels=(32, 64), hidden=256,
+                    num_steps=8, surrogate="atan", beta=0.9)),
+    Entry("resnet-ann", "small residual ANN for CIFAR-10 (stem and two stages of basic blocks)",
+          "cifar10", _resnet_ann,
+          quick=dict(n_train=1_000, n_val=200, n_test=500, epochs=3, lr=3e-3, batch_size=32,
+                     width=8, depth=1, residual=True),
+          full=dict(**_CIFAR_SIZES_FULL, epochs=30, lr=3e-3, width=16, depth=2, residual=True)),
+    Entry("resnet-snn", "the spiking twin of resnet-ann: LIF neurons, spikes added at the shortcuts",
+          "cifar10", _resnet_snn,
+          quick=dict(n_train=1_000, n_val=200, n_test=500, epochs=3, lr=3e-3, batch_size=32,
+                     width=8, depth=1, residual=True, num_steps=4, surrogate="atan", beta=0.9),
+          full=dict(**_CIFAR_SIZES_FULL, epochs=30, lr=3e-3, width=16, depth=2, residual=True,
+                    num_steps=8, surrogate="atan", beta=0.9)),
+    Entry("alexnet-cifar", "AlexNet-style network for 32x32 images (five convolutions, three pools)",
+          "cifar10", _alexnet,
+          quick=dict(n_train=8_000, n_val=1_000, n_test=1_000, epochs=4, lr=1e-3, batch_size=64, width=0.25,
+                     schedule="cosine"),
+          full=dict(**_CIFAR_SIZES_FULL, epochs=20, lr=1e-3, batch_size=64, width=1.0, schedule="cosine")),
+]}
+
+def course(quick: bool) -> list[tuple[str, int, dict[str, Any]]]:
+    """The variants the labs use, ``(name, seed, overrides)``; ``python -m labkit.zoo`` trains them.
+
+    >>> len(course(True)) == len(course(False)), course(True)[0]
+    (True, ('mnist-snn', 0, {'surrogate': 'fast_sigmoid:25'}))
+    """
+    res = ENTRIES["resnet-snn"].quick if quick else ENTRIES["resnet-snn"].full
+    return [
+        *[("mnist-snn", 0, {"surrogate": s}) for s in
+          ("fast_sigmoid:25", "fast_sigmoid:5", "atan:2", "sigmoid:5", "straight_through")],
+        ("cifar-cnn", 0, {}), ("cifar-snn", 0, {}),
+        ("alexnet-cifar", 0, {}),
+        *[(name, seed, {}) for seed in (0, 1) for name in ("resnet-ann", "resnet-snn")],
+        ("resnet-ann", 0, {"residual": False}), ("resnet-snn", 0, {"residual": False}),
+        ("resnet-snn", 0, {"width": 2 * res["width"]}), ("resnet-snn", 0, {"depth": res["depth"] + 1}),
+    ]

@@ -1,0 +1,102 @@
+"""labkit.zoo: names, keys that change with every setting, train once then reload, no shared initial weights."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import pytest
+
+from labkit import zoo
+from labkit.data import ImageSet, split_validation
+from labkit.zoo import catalogue, store
+
+
+def _tiny(width: int = 4) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, width), nn.ReLU(), nn.Linear(width, 2))
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch, tmp_path):
+    """Two tiny entries on a toy data set; checkpoints in a temporary folder."""
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(60, 1, 4, 4, generator=g)
+    data = ImageSet(images, (images.mean((1, 2, 3)) > 0.5).long(), ["lo", "hi"], "Toy", "train", "toy")
+
+    def fake_data(dataset, n_train, n_val, n_test):
+        train, val = split_validation(data.subset(range(40)), n_val)
+        return train, val, data.subset(range(40, 60))
+
+    sizes = dict(n_train=30, n_val=10, n_test=20, epochs=2, lr=1e-2, batch_size=8, width=4)
+    entries = {name: catalogue.Entry(name, f"toy {name}", "toy", _tiny, quick=sizes, full=sizes)
+               for name in ("toy-a", "toy-b")}
+    monkeypatch.setattr(catalogue, "ENTRIES", entries)
+    monkeypatch.setattr(store, "ENTRIES", entries)
+    monkeypatch.setattr(store, "_data", fake_data)
+    monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
+    return tmp_path
+
+
+def test_unknown_name_lists_the_catalogue():
+    with pytest.raises(ValueError, match="no network 'cifar-snm'.*cifar-snn.*resnet-ann"):
+        zoo.get("cifar-snm")
+
+
+def test_unknown_setting_is_refused():
+    with pytest.raises(TypeError, match="no setting \\['num_step'\\]"):
+        zoo.settings("cifar-snn", True, num_step=2)
+
+
+def test_course_variants_are_valid_settings():
+    for quick in (True, False):
+        for name, seed, overrides in zoo.course(quick):
+            assert zoo.settings(name, quick, **overrides)
+            assert isinstance(seed, int)
+
+
+def test_get_trains_once_then_reloads(tiny_zoo):
+    first = zoo.get("toy-a", seed=0, quick=True, device="cpu", progress=False)
+    assert first.checkpoint.exists() and first.checkpoint.parent == tiny_zoo / "zoo"
+    assert len(first.history.epoch) == 2 and 0 <= first.test_acc <= 1 and first.n_test == 20
+    assert "validation" in first.val_title and not first.model.training
+    stamp = first.checkpoint.stat().st_mtime_ns
+    again = zoo.get("toy-a", seed=0, quick=True, device="cpu", progress=False)
+    assert again.checkpoint.stat().st_mtime_ns == stamp  # loaded, not retrained
+    assert again.history.train == first.history.train
+    for a, b in zip(first.model.parameters(), again.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_every_setting_and_the_seed_change_the_key(tiny_zoo):
+    path = lambda seed=0, **kw: store.checkpoint_path("toy-a", seed, True, zoo.settings("toy-a", True, **kw))
+    base = path()
+    assert base == path()
+    assert len({base, path(seed=1), path(width=8), path(epochs=3), path(lr=2e-2), path(n_val=11)}) == 6
+    assert store.checkpoint_path("toy-a", 0, False, zoo.settings("toy-a", False)) != base  # mode
+
+
+def test_entries_with_the_same_seed_never_share_initial_weights(tiny_zoo):
+    weights = {}
+    for name in ("toy-a", "toy-b"):
+        torch.manual_seed(store._torch_seed(name, 0))
+        weights[name] = torch.cat([p.flatten() for p in _tiny().parameters()])
+    assert not torch.equal(weights["toy-a"], weights["toy-b"])
+    assert store._torch_seed("toy-a", 0) == store._torch_seed("toy-a", 0) != store._torch_seed("toy-a", 1)
+
+
+def test_code_version_ignores_prose_but_not_code(tmp_path):
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
+    a.write_text('"""Doc."""\n\ndef f(x):\n    """Say."""\n    return x + 1  # note\n')
+    b.write_text('"""Other doc."""\n\ndef f(x):\n    """Say more."""\n    # moved note\n    return x + 1\n')
+    c.write_text('"""Doc."""\n\ndef f(x):\n    """Say."""\n    return x + 2\n')
+    norm = store._normalised_source
+    assert norm(a) == norm(b) != norm(c)
+    assert len(zoo.code_version()) == 12
+
+
+def test_cli_lists_the_catalogue(capsys):
+    from labkit.zoo.__main__ import main
+
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in zoo.ENTRIES)
