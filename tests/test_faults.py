@@ -546,3 +546,15 @@ def test_persistent_checkpoints_on_colab_mounts_drive_only_when_called(monkeypat
     assert os.environ["LABKIT_CHECKPOINTS"] == str(folder)
     assert labkit.persistent_checkpoints("course/ckpts") == tmp_path / "drive" / "MyDrive" / "course" / "ckpts"
     assert labkit.persistent_checkpoints(tmp_path / "elsewhere") == tmp_path / "elsewhere"
+
+
+def test_still_batch_into_a_sequence_network_is_refused_and_the_reverse():
+    from labkit.spiking import LIF, SpikingSequential
+
+    seq = SpikingSequential(torch.nn.Conv2d(1, 2, 3), LIF(), num_steps=4, static_input=False)
+    with pytest.raises(ValueError, match=r"static_input=False.*5-D input \[T, B, C, ...\]"):
+        seq(torch.rand(3, 1, 8, 8))  # a still batch: its 3 images would be read as 3 time steps
+    assert seq(torch.rand(4, 3, 1, 8, 8)).shape == (4, 3, 2, 6, 6)
+    still = SpikingSequential(torch.nn.Conv2d(1, 2, 3), LIF(), num_steps=4)
+    with pytest.raises(ValueError, match="static_input=True.*4-D input"):
+        still(torch.rand(4, 3, 1, 8, 8))

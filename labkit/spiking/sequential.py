@@ -161,8 +161,24 @@ class SpikingSequential(nn.Module):
             regions.append(region)
         return regions
 
+    def _check_input(self, x: torch.Tensor) -> None:
+        """Refuse a still batch fed to a sequence network (its batch would be read as time), and the reverse."""
+        first = next((layer for layer in self.layers if not isinstance(layer, nn.Identity)), None)
+        step_rank = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}.get(type(first))
+        if step_rank is None:
+            return  # a Linear or pooling layer accepts several ranks: nothing to check
+        want = step_rank if self.static_input else step_rank + 1
+        if x.dim() != want:
+            layout = "[B, C, ...]" if self.static_input else "[T, B, C, ...]"
+            fix = ("pass a still batch, or build with static_input=False for sequences" if self.static_input
+                   else "pass a sequence, or build with static_input=True (the image shown for num_steps steps)")
+            raise ValueError(f"x has shape {tuple(x.shape)}, but this SpikingSequential (static_input="
+                             f"{self.static_input}) starts with {type(first).__name__} and takes {want}-D "
+                             f"input {layout}: {fix}.")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the network on ``[B, ...]`` (static input) or ``[T, B, ...]``; see ``static_input``."""
+        self._check_input(x)
         fold = self.fold if self.fold is not None else default_fold(x.device)
         region: TimeRegion = "static" if self.static_input else "time"  # the layout of x
         pending: list[nn.Module] = []  # consecutive stateless layers, all in `region`
