@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "checkpoint_dir",
     "resolve_quick",
     "seed_everything",
     "get_device",
@@ -184,6 +185,15 @@ def cache_dir() -> Path:
             "Fix: export LABKIT_CACHE=/a/folder/you/can/write."
         ) from error
     return path
+
+
+def checkpoint_dir() -> Path:
+    """Folder for training checkpoints: ``LABKIT_CHECKPOINTS`` (an empty value counts as unset) or ``cache_dir()/"checkpoints"``.
+
+    In Colab, :func:`persistent_checkpoints` points it at Google Drive so that a
+    recycled runtime keeps them.
+    """
+    return Path(os.environ.get("LABKIT_CHECKPOINTS") or cache_dir() / "checkpoints").expanduser()
 
 
 def is_static() -> bool:

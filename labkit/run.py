@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .config import cache_dir, get_device, resolve_quick, seed_everything
+from .config import checkpoint_dir, get_device, resolve_quick, seed_everything
 
 __all__ = ["Run", "start"]
 
@@ -68,11 +68,10 @@ class Run:
             raise ValueError(f"name must be letters, digits, '.', '-' or '_', got {name!r}.")
         key = json.dumps({"seed": self.seed, **config}, sort_keys=True, default=repr)
         digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-        root = Path(os.environ.get("LABKIT_CHECKPOINTS") or cache_dir() / "checkpoints").expanduser()
-        return root / f"{name}-{'quick' if self.quick else 'full'}-{digest}.pt"
+        return checkpoint_dir() / f"{name}-{'quick' if self.quick else 'full'}-{digest}.pt"
 
     def __str__(self) -> str:
-        mode = "quick" if self.quick else "full"
+        mode = "quick" if self.quick else "full (set QUICK = True for the few-minute version)"
         root = os.environ.get("LABKIT_DATA") or "unset (downloads)"
         return f"{mode} mode | seed {self.seed} | device {self.device} | data root {root}"
 

@@ -13,7 +13,6 @@ import ast
 import hashlib
 import inspect
 import json
-import os
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import cache_dir, get_device, resolve_quick
+from ..config import checkpoint_dir, get_device, resolve_quick
 from ..data import ImageSet, balanced_subset, load_cifar10, mnist_train_test, split_validation
 from ..train import History, Recipe, evaluate, train_classifier
 from .catalogue import ENTRIES, RECIPE_KEYS, SIZE_KEYS, Entry
@@ -135,8 +134,7 @@ def checkpoint_path(name: str, seed: int, quick: bool, config: dict[str, Any]) -
                       "builder": hashlib.sha256(build_source.encode()).hexdigest()[:12]},
                      sort_keys=True, default=repr)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
-    root = Path(os.environ.get("LABKIT_CHECKPOINTS", cache_dir() / "checkpoints")).expanduser()
-    return root / "zoo" / f"{name}-{'quick' if quick else 'full'}-s{seed}-{digest}.pt"
+    return checkpoint_dir() / "zoo" / f"{name}-{'quick' if quick else 'full'}-s{seed}-{digest}.pt"
 
 
 @lru_cache(maxsize=2)
