@@ -190,7 +190,7 @@ def cache_dir() -> Path:
 def checkpoint_dir() -> Path:
     """Folder for training checkpoints: ``LABKIT_CHECKPOINTS`` (an empty value counts as unset) or ``cache_dir()/"checkpoints"``.
 
-    In Colab, :func:`persistent_checkpoints` points it at Google Drive so that a
+    In Colab, :func:`~labkit.persistent_checkpoints` points it at Google Drive so that a
     recycled runtime keeps them.
     """
     return Path(os.environ.get("LABKIT_CHECKPOINTS") or cache_dir() / "checkpoints").expanduser()
@@ -213,7 +213,7 @@ def is_static() -> bool:
     return shell is None or not hasattr(shell, "kernel")
 
 
-#: Where :func:`persistent_checkpoints` puts checkpoints on Colab, inside the mounted Google Drive.
+#: Where :func:`~labkit.persistent_checkpoints` puts checkpoints on Colab, inside the mounted Google Drive.
 COLAB_DRIVE = Path("/content/drive")
 
 

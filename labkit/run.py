@@ -1,4 +1,4 @@
-"""The start of every lab: :func:`start` returns a :class:`Run` with the resolved settings."""
+"""The start of every lab: :func:`~labkit.start` returns a :class:`Run` with the resolved settings."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class Run:
         """Checkpoint file for a training run, keyed by its configuration.
 
         The path is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``;
-        on Colab call :func:`labkit.config.persistent_checkpoints` first to keep
+        on Colab call :func:`labkit.persistent_checkpoints` first to keep
         them on Google Drive) ``/<name>-<quick|full>-<hash of config and seed>.pt``:
         re-running a cell resumes or reloads the same run (pass it to
         :func:`labkit.train.fit` with ``resume=True``), while any change of

@@ -65,6 +65,10 @@ def test_get_trains_once_then_reloads(tiny_zoo):
     assert again.history.train == first.history.train
     for a, b in zip(first.model.parameters(), again.model.parameters()):
         assert torch.equal(a, b)
+    start = zoo.initial("toy-a", seed=0, quick=True)  # what training started from, bit for bit
+    torch.manual_seed(store._torch_seed("toy-a", 0))
+    assert all(torch.equal(a, b) for a, b in zip(start.parameters(), _tiny().parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(start.parameters(), first.model.parameters()))
 
 
 def test_every_setting_and_the_seed_change_the_key(tiny_zoo):

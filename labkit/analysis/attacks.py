@@ -3,8 +3,8 @@
 Both attacks move every input pixel by at most ``epsilon`` in the direction that
 increases the loss, and keep images in their valid range (``[0, 1]``):
 
-* :func:`fgsm` (Goodfellow et al., 2015): one step, ``x + epsilon * sign(grad)``;
-* :func:`pgd` (Madry et al., 2018): ``steps`` signed-gradient steps of ``step_size``,
+* :func:`~labkit.analysis.fgsm` (Goodfellow et al., 2015): one step, ``x + epsilon * sign(grad)``;
+* :func:`~labkit.analysis.pgd` (Madry et al., 2018): ``steps`` signed-gradient steps of ``step_size``,
   each followed by projection onto the ``epsilon``-ball around ``x`` and onto
   ``[0, 1]``, optionally from a uniformly random start inside the ball.
 
@@ -123,7 +123,7 @@ def pgd(
     Parameters
     ----------
     model, x, y, epsilon, loss_fn, bounds
-        As in :func:`fgsm`.
+        As in :func:`~labkit.analysis.fgsm`.
     step_size
         Size of each signed-gradient step; default ``2.5 * epsilon / steps``, so
         that all steps together can travel 2.5 times the radius (a common rule of

@@ -15,7 +15,7 @@ where ``H`` centres and :math:`\\tilde X, \\tilde Y` are the column-centred feat
 CKA lies in [0, 1], equals 1 for ``X`` and ``Y`` that differ by a rotation and a
 scale, and is *not* invariant to arbitrary invertible linear maps.
 
-* :func:`linear_cka` computes it for one pair, biased or **debiased** (the
+* :func:`~labkit.analysis.linear_cka` computes it for one pair, biased or **debiased** (the
   unbiased HSIC estimator of Song et al., 2012, as used by Nguyen et al., 2021),
   in feature space (``d x d`` products) or with ``n x n`` Gram matrices, whichever
   is cheaper; both give the same number.
@@ -151,7 +151,7 @@ def linear_cka(X: torch.Tensor, Y: torch.Tensor, debiased: bool = False, form: F
     form
         ``"feature"``: ``d x d`` products ``||Y^T X||_F^2`` of centred features;
         ``"gram"``: ``n x n`` Gram matrices; ``"auto"`` (default): the cheaper
-        one (:func:`choose_form`). Both forms give the same value to rounding.
+        one (:func:`~labkit.analysis.cka.choose_form`). Both forms give the same value to rounding.
 
     Returns
     -------
@@ -197,7 +197,7 @@ class MinibatchCKA:
     over batches ``k``. Memory is ``O(layers x b^2)`` whatever the number of inputs:
     no ``n x n`` matrix is ever built. Since each batch's estimate is unbiased, the
     result does not drift with the batch size as the biased estimate would; with a
-    single batch it equals :func:`linear_cka` with ``debiased=True``. Li et al. (2023)
+    single batch it equals :func:`~labkit.analysis.linear_cka` with ``debiased=True``. Li et al. (2023)
     use this estimator to compare SNN and ANN layers.
 
     Parameters

@@ -187,7 +187,7 @@ def _walk(model: nn.Module, prefix: str) -> tuple[list[tuple], bool]:
     return out, False
 
 def receptive_fields_of(model: nn.Module, input_size: int | None = None) -> list[ReceptiveField]:
-    """:func:`receptive_fields` of the conv/pool layers of a sequential ``model`` (see :func:`conv_layers`).
+    """:func:`receptive_fields` of the conv/pool layers of a sequential ``model`` (see :func:`~labkit.analysis.receptive.conv_layers`).
 
     Examples
     --------

@@ -1,6 +1,6 @@
-"""The one recorder of layer outputs, by name, for ANNs and SNNs: :func:`record_features`.
+"""The one recorder of layer outputs, by name, for ANNs and SNNs: :func:`~labkit.analysis.record_features`.
 
-:func:`record_features` is a context manager: inside it, every forward pass of the
+:func:`~labkit.analysis.record_features` is a context manager: inside it, every forward pass of the
 model stores the output of each named layer (``model.get_submodule(name)``, the
 names of ``model.named_modules()``), one row per input:
 
@@ -20,7 +20,7 @@ with time-first outputs (e.g. a hand-written snnTorch loop, or the blocks of
 
 Feature visualisation reads layers through the same recorder, with
 ``flatten=False, detach=False`` (the outputs keep their shape and their gradient) and
-``stop_early=True`` with :meth:`FeatureRecording.run` (the layers after the last
+``stop_early=True`` with :meth:`~labkit.analysis.FeatureRecording.run` (the layers after the last
 recorded one are never computed).
 
 Examples
@@ -103,7 +103,7 @@ def _locate(model: nn.Module, name: str, time_axis: bool, names_by_id: dict[int,
 
 
 class FeatureRecording(Mapping[str, torch.Tensor]):
-    """Features recorded by :func:`record_features`: ``recording[name]`` concatenates all batches.
+    """Features recorded by :func:`~labkit.analysis.record_features`: ``recording[name]`` concatenates all batches.
 
     ``[N, D]`` for layers without a time axis and for ``time="rate"``, ``[T, N, D]``
     for ``time="steps"`` (without the flattening, ``D`` stands for the layer's own
@@ -354,7 +354,7 @@ def record_features(
     stop_early
         Stop the forward pass as soon as every recorded layer has produced its
         output, so the layers after them never run. The model must then be called
-        with :meth:`FeatureRecording.run`, which returns the features of that pass.
+        with :meth:`~labkit.analysis.FeatureRecording.run`, which returns the features of that pass.
 
     Yields
     ------

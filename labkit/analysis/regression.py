@@ -59,7 +59,7 @@ def extract_features(model: nn.Module, loader: Iterable, device: torch.device | 
     layer
         Name of the layer to read (as in ``model.named_modules()``); the default
         ``"body"`` is what ``model.features(x)`` returns. Read with
-        :func:`~labkit.analysis.record.record_features`, ``time="rate"`` (spiking
+        :func:`~labkit.analysis.record_features`, ``time="rate"`` (spiking
         layers give firing rates); the forward pass stops after it.
 
     Returns

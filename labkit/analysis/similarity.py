@@ -1,12 +1,12 @@
 """Layer-by-layer CKA between networks, over a whole data set, in minibatches.
 
-Joins :func:`labkit.analysis.record.record_features` (what each layer outputs) and
+Joins :func:`labkit.analysis.record_features` (what each layer outputs) and
 :class:`labkit.analysis.cka.MinibatchCKA` (unbiased HSIC accumulated over batches), so a
 comparison over thousands of images never builds an ``n x n`` matrix.
 
 A :class:`Net` names a model, the layers to compare and how to read them:
 ``spiking=True`` for models with time-first outputs ``[T, B, ...]`` (their layers
-are read as firing rates, or per time step in :func:`time_step_cka`), and an
+are read as firing rates, or per time step in :func:`~labkit.analysis.time_step_cka`), and an
 optional ``inputs`` function that turns an image batch into that model's input
 (e.g. a rate-coded spike sequence).
 

@@ -11,7 +11,7 @@ Where the data come from, in order:
 2. torchvision's download into ``cache_dir() / "torchvision"`` (online users);
 3. otherwise a :class:`DataUnavailableError` that says how to fix it.
 
-The offline packs hold only the MNIST *test* split. :func:`mnist_train_test` then
+The offline packs hold only the MNIST *test* split. :func:`~labkit.data.mnist_train_test` then
 splits those 10,000 digits into a training part (8,000) and a held-out part
 (2,000, 200 per class) and says so in every title.
 
@@ -303,7 +303,7 @@ def load_mnist(split: str = "test", *, download: bool = True) -> ImageSet:
     ----------
     split
         ``"train"`` (60,000 digits) or ``"test"`` (10,000). The offline packs only
-        hold the test split; see :func:`mnist_train_test` for a training set offline.
+        hold the test split; see :func:`~labkit.data.mnist_train_test` for a training set offline.
     download
         Let torchvision download the data when no offline pack has it.
 

@@ -1,10 +1,10 @@
 """Activation maximisation: optimise an image parameterisation to maximise an objective.
 
-:func:`render` runs Adam on the parameters of an :mod:`~labkit.fv.param` image
+:func:`~labkit.fv.render` runs Adam on the parameters of an :mod:`~labkit.fv.param` image
 (the network's weights stay fixed), applying random
 :mod:`~labkit.fv.transform` transforms before every forward pass, and records
 the objective curve and snapshots of the image as the steps increase.
-:func:`score` measures an objective on given images without transforms or
+:func:`~labkit.fv.score` measures an objective on given images without transforms or
 gradients, for fair comparisons (optimised image vs start vs natural images).
 
 Examples
@@ -38,7 +38,7 @@ __all__ = ["RenderResult", "render", "score", "random_crops"]
 
 @dataclass
 class RenderResult:
-    """What :func:`render` returns.
+    """What :func:`~labkit.fv.render` returns.
 
     Attributes
     ----------

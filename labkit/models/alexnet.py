@@ -1,7 +1,7 @@
 """AlexNet (Krizhevsky et al., 2012) as one wrapper for torchvision's ImageNet network and a CIFAR-sized variant.
 
-:func:`imagenet_alexnet` wraps torchvision's AlexNet with its ImageNet weights
-(downloaded when online); :func:`alexnet_cifar` builds an AlexNet-style network
+:func:`~labkit.models.imagenet_alexnet` wraps torchvision's AlexNet with its ImageNet weights
+(downloaded when online); :func:`~labkit.models.alexnet_cifar` builds an AlexNet-style network
 for 32x32 images. Both are :class:`AlexNet` (input normalisation, ``features``,
 ``avgpool``, ``classifier``), take images in ``[0, 1]`` and share layer names:
 ``features.0`` (conv1), ``features.3`` (conv2), ``features.6`` (conv3),

@@ -14,7 +14,7 @@ non-spiking LIF over time. ``residual=False`` removes every shortcut.
 Both twins are :class:`~labkit.models.FeatureClassifier`: the ``body`` is the stem
 and the blocks, the ``head`` the pooling and the linear readout. The outputs of the
 stem and of every block are named ``body.0`` ... ``body.K`` in both twins
-(:func:`block_names`), so :func:`labkit.analysis.record_features` records the same
+(:func:`~labkit.models.block_names`), so :func:`labkit.analysis.record_features` records the same
 places in both.
 
 Examples

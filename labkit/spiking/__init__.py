@@ -21,7 +21,7 @@ from . import encoding, events, stimuli
 from .functional import lif_multistep, lif_reference
 from .neurons import LIF, simulate_neuron
 from .sequential import MeanOverTime, SpikingSequential, SumOverTime, default_fold
-from .surrogate import SURROGATE_NAMES, SpikeFn, stable_sigmoid, surrogate_derivative, surrogate_from_name
+from .surrogate import SURROGATE_NAMES, SpikeFn, describe_surrogate, stable_sigmoid, surrogate_derivative, surrogate_from_name
 
 __all__ = [
     "encoding",
@@ -38,6 +38,7 @@ __all__ = [
     "surrogate_derivative",
     "stable_sigmoid",
     "surrogate_from_name",
+    "describe_surrogate",
     "SURROGATE_NAMES",
     "SpikeFn",
 ]

@@ -294,7 +294,7 @@ def encode(
 
     ``"rate"`` and ``"latency"`` encode the still image. A still image has no
     change to transmit, so ``"delta"`` encodes the image moving along three
-    saccades (:func:`labkit.spiking.saccade`, 2 pixels each), like an N-MNIST
+    saccades (:func:`labkit.spiking.stimuli.saccade`, 2 pixels each), like an N-MNIST
     recording.
 
     Parameters

@@ -4,7 +4,7 @@ A dynamic vision sensor (DVS) pixel emits an ON event when its log intensity has
 risen by a contrast threshold ``C`` since its last event and an OFF event when it
 has fallen by ``C`` (Lichtsteiner et al. 2008). N-MNIST was recorded by moving
 such a sensor along three saccades in front of MNIST digits (Orchard et al.
-2015); :func:`saccade` reproduces that motion and :func:`emulate_events` the
+2015); :func:`~labkit.spiking.stimuli.saccade` reproduces that motion and :func:`emulate_events` the
 pixel model, in the spirit of v2e/ESIM but without their noise and bandwidth
 models.
 

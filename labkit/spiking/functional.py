@@ -1,7 +1,7 @@
 """Pure functions for LIF dynamics: the multi-step recurrence, fused and per step.
 
-:func:`lif_multistep` runs all ``T`` steps of a layer as one autograd node with
-hand-written BPTT; :func:`lif_reference` is the same recurrence written exactly
+:func:`~labkit.spiking.lif_multistep` runs all ``T`` steps of a layer as one autograd node with
+hand-written BPTT; :func:`~labkit.spiking.lif_reference` is the same recurrence written exactly
 like :class:`snntorch.Leaky`, one step at a time. Both return ``(spikes, membrane)``
 ``[T, ...]``, the order snnTorch uses. :class:`labkit.spiking.LIF` is the thin
 module on top.
@@ -158,7 +158,7 @@ def lif_multistep(
     """Spikes and membranes ``[T, ...]`` of a LIF layer driven by ``x`` ``[T, ...]``, both differentiable.
 
     Uses the fused single-node kernel whenever the reset is delayed (snnTorch's
-    default) or absent, and :func:`lif_reference` otherwise.
+    default) or absent, and :func:`~labkit.spiking.lif_reference` otherwise.
 
     Raises
     ------

@@ -15,7 +15,7 @@ with :math:`\\beta` clamped to [0, 1] and :math:`r_t` carrying no gradient.
 
 Why not just call ``snntorch.Leaky`` in a loop? Measured on 2 CPU cores, a
 per-step loop builds about ten autograd nodes per layer and step. Here one
-autograd node covers all ``T`` steps of a layer (:func:`labkit.spiking.functional.lif_multistep`):
+autograd node covers all ``T`` steps of a layer (:func:`labkit.spiking.lif_multistep`):
 the forward pass runs the recurrence without recording a graph and the backward pass is
 hand-written BPTT (a single multiply-add per step), with the surrogate derivative taken from
 the snnTorch surrogate itself, so any elementwise surrogate works. A test checks
@@ -66,7 +66,7 @@ class LIF(nn.Module):
     Input and output are ``[T, B, ...]``, floating point, with ``T >= 1``: an
     integer input is refused (it would cast ``beta`` 0.9 to 0 and ``threshold``
     2.5 to 2), as is an empty time axis. The ``repr`` names the surrogate and
-    its slope (:func:`labkit.spiking.surrogate.describe_surrogate`), so a
+    its slope (:func:`labkit.spiking.describe_surrogate`), so a
     checkpoint's fingerprint in :func:`labkit.train.fit` tells surrogates apart.
     The state starts at zero in every
     forward call and lives only inside that call, so two networks (or two calls)

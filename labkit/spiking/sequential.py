@@ -33,7 +33,7 @@ from torch import nn
 
 __all__ = ["SpikingSequential", "SumOverTime", "MeanOverTime", "default_fold", "TimeRegion"]
 
-#: Where a layer of a :class:`SpikingSequential` runs (see :meth:`SpikingSequential.time_regions`).
+#: Where a layer of a :class:`SpikingSequential` runs (see :meth:`~labkit.spiking.SpikingSequential.time_regions`).
 TimeRegion = Literal["static", "time", "reduced"]
 
 
@@ -132,7 +132,7 @@ class SpikingSequential(nn.Module):
         return x
 
     def time_regions(self) -> list[TimeRegion]:
-        """Where each layer of :attr:`layers` runs, and so the time layout of its output.
+        """Where each layer of ``layers`` runs, and so the time layout of its output.
 
         * ``"static"``: before any time axis (a static input, before the first
           temporal layer): the layer runs once on ``[B, ...]`` and its output is

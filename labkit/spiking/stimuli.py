@@ -1,8 +1,8 @@
 """Inputs for spiking experiments: step, ramp and noisy currents ``[T]``, and still images moved along saccades.
 
 :func:`saccade` moves an image the way N-MNIST was recorded (Orchard et al. 2015):
-the frames feed the delta code (:func:`labkit.spiking.delta`) and the event-camera
-emulator (:func:`labkit.spiking.emulate_events`).
+the frames feed the delta code (:func:`labkit.spiking.encoding.delta`) and the event-camera
+emulator (:func:`labkit.spiking.events.emulate_events`).
 
 Examples
 --------

@@ -1,8 +1,8 @@
 """Surrogate gradients: the derivative used in place of the Heaviside step's.
 
-:func:`surrogate_derivative` reads the derivative off any elementwise surrogate
+:func:`~labkit.spiking.surrogate_derivative` reads the derivative off any elementwise surrogate
 from :mod:`snntorch.surrogate` (by running its backward pass), and
-:func:`stable_sigmoid` is snnTorch's sigmoid surrogate without its overflow.
+:func:`~labkit.spiking.stable_sigmoid` is snnTorch's sigmoid surrogate without its overflow.
 """
 
 from __future__ import annotations
@@ -104,14 +104,14 @@ def surrogate_from_name(spec: str) -> SpikeFn:
 
     Naming a surrogate by text lets a checkpoint key, a catalogue entry or a
     table say exactly which one was used (a function's ``repr`` does not show its
-    slope). ``"sigmoid"`` is :func:`stable_sigmoid`, the overflow-free form of
+    slope). ``"sigmoid"`` is :func:`~labkit.spiking.stable_sigmoid`, the overflow-free form of
     snnTorch's sigmoid surrogate, and ``"snntorch_sigmoid"`` snnTorch's own (NaN
     gradients far below threshold); the others are :mod:`snntorch.surrogate`'s.
 
     Parameters
     ----------
     spec
-        ``"name"`` or ``"name:value"`` with a name of :data:`SURROGATE_NAMES`; the
+        ``"name"`` or ``"name:value"`` with a name of ``SURROGATE_NAMES``; the
         value is the slope (``alpha`` for ``atan``), else the default.
 
     Examples
@@ -162,7 +162,7 @@ def describe_surrogate(spike_fn: SpikeFn) -> str:
     ``inner`` function that keeps ``alpha``), so its ``repr`` shows neither the
     name nor the slope; both are recovered here from the closure's free
     variables. That covers every :mod:`snntorch.surrogate` factory and
-    :func:`stable_sigmoid`. A callable object is described by its ``repr``, and a
+    :func:`~labkit.spiking.stable_sigmoid`. A callable object is described by its ``repr``, and a
     plain function (no closure) by its name: settings it hides in globals or
     attributes are not visible. Memory addresses are dropped, so the text is
     the same in every process (:func:`labkit.train.fit` compares it on resume).

@@ -1,12 +1,12 @@
 """Checkpoints: one atomic writer, one safe reader, the random state a resumed run needs, and fingerprints.
 
-:func:`save_checkpoint` writes with :func:`labkit.io.atomic_write` (a temporary
+:func:`~labkit.train.save_checkpoint` writes with :func:`labkit.io.atomic_write` (a temporary
 file, ``fsync``, then a rename), so a crash or a Colab disconnect never leaves a
 half-written file and never loses the previous checkpoint.
 
 Three guarantees on reading, each with an error that names the file and the fix:
 
-* **a checkpoint never runs code**: :func:`load_checkpoint` uses
+* **a checkpoint never runs code**: :func:`~labkit.train.load_checkpoint` uses
   ``torch.load(weights_only=True)``, which builds only tensors and plain values
   (a pickle that would call a function is refused, and nothing in it runs);
   so everything saved is a tensor, a number, a string or a container of them,
@@ -56,7 +56,7 @@ __all__ = [
     "content_digest",
 ]
 
-#: Marks a file written by :func:`save_checkpoint` (content, digest and format together).
+#: Marks a file written by :func:`~labkit.train.save_checkpoint` (content, digest and format together).
 FORMAT = "labkit-checkpoint/1"
 _PLAIN = (str, bytes, int, float, bool, complex, type(None), torch.dtype, torch.device, torch.Size)
 
@@ -145,7 +145,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
         Destination file; its folder is created if needed.
     state
         Tensors, numbers, strings, ``None`` and lists/tuples/dicts of them
-        (what :func:`load_checkpoint` can rebuild without running code).
+        (what :func:`~labkit.train.load_checkpoint` can rebuild without running code).
 
     Returns
     -------
@@ -165,7 +165,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint written by :func:`save_checkpoint` (or by :func:`labkit.train.fit`), safely.
+    """Load a checkpoint written by :func:`~labkit.train.save_checkpoint` (or by :func:`labkit.train.fit`), safely.
 
     The file is read with ``torch.load(weights_only=True)``: only tensors and
     plain values are built and no code in the file ever runs. Its content is
@@ -222,7 +222,7 @@ def rng_state() -> dict[str, Any]:
     """The state of Python's, numpy's and torch's (CPU and CUDA) global generators, as tensors and numbers.
 
     Everything is a tensor or a plain value, so the state survives a
-    weights-only load (:func:`load_checkpoint`) and :func:`set_rng_state`
+    weights-only load (:func:`~labkit.train.load_checkpoint`) and :func:`set_rng_state`
     restores it exactly.
     """
     version, internal, gauss_next = random.getstate()
@@ -309,7 +309,7 @@ def model_fingerprint(model: torch.nn.Module) -> dict[str, Any]:
 
     * ``repr``: the architecture as printed (memory addresses removed); for a
       :class:`labkit.spiking.LIF` it includes ``beta``, ``threshold`` and the
-      surrogate with its slope (:func:`labkit.spiking.surrogate.describe_surrogate`);
+      surrogate with its slope (:func:`labkit.spiking.describe_surrogate`);
     * ``parameters``: name, shape and dtype of every parameter (not the values,
       which training changes);
     * ``buffers``: name, shape, dtype and sha256 of every buffer, e.g. a fixed

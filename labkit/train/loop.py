@@ -1,4 +1,4 @@
-"""The one training loop: :func:`fit`, its :class:`History` and :func:`evaluate`.
+"""The one training loop: :func:`~labkit.train.fit`, its :class:`History` and :func:`~labkit.train.evaluate`.
 
 ``fit`` trains any ``torch.nn.Module`` on batches ``(inputs, targets)`` with any
 loss ``loss_fn(outputs, targets)`` and a dict of metrics ``{name: fn(outputs,
@@ -63,7 +63,7 @@ __all__ = ["History", "NonFiniteError", "accuracy", "evaluate", "fit"]
 
 
 class NonFiniteError(FloatingPointError):
-    """:func:`fit` met a NaN or infinity (inputs, loss, gradients or weights) and stopped before saving it."""
+    """:func:`~labkit.train.fit` met a NaN or infinity (inputs, loss, gradients or weights) and stopped before saving it."""
 
 LossFn = Callable[[Any, Any], torch.Tensor]
 Metric = Callable[[Any, Any], float]
@@ -299,7 +299,7 @@ def fit(
     val_loader
         Optional held-out batches evaluated after every epoch: a validation split
         of the training data, for model selection (keep the test set for the end,
-        with :func:`evaluate`).
+        with :func:`~labkit.train.evaluate`).
     val_data
         What ``val_loader`` holds, stored in the history for plot labels.
     scheduler

@@ -2,7 +2,7 @@
 
 A :class:`Recipe` holds what changes the result of training besides the network
 and the data (optimiser, learning rate and schedule, batch size, epochs, label
-smoothing); :func:`train_classifier` applies it: seed once, build the network,
+smoothing); :func:`~labkit.train.train_classifier` applies it: seed once, build the network,
 train on the training images with validation after each epoch, and checkpoint
 every epoch so an interrupted run resumes. The test set is never touched here:
 evaluate it at the end with :func:`~labkit.train.evaluate`.

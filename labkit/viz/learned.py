@@ -338,7 +338,7 @@ def receptive_field_figure(image: torch.Tensor, fields: Sequence[ReceptiveField]
         Input ``[3, H, W]`` in ``[0, 1]``; the fields must have ``out_size`` set
         for this input size.
     fields
-        From :func:`labkit.analysis.receptive.receptive_fields_of` (with ``input_size``).
+        From :func:`labkit.analysis.receptive_fields_of` (with ``input_size``).
     title
         Figure title.
     names

@@ -1,6 +1,6 @@
 """Interactive figures that degrade to a static figure when there is no front end.
 
-:func:`interact` wraps :func:`ipywidgets.interact`. In JupyterLab or Colab the
+:func:`~labkit.viz.interact` wraps :func:`ipywidgets.interact`. In JupyterLab or Colab the
 student gets sliders; in the built book, in CI and in plain scripts (see
 :func:`labkit.config.is_static`) the function is called once with its default
 arguments, so the page shows a real figure instead of an empty widget box.

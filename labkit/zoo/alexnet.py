@@ -1,6 +1,6 @@
 """AlexNet with ImageNet weights when they can be had, else the catalogue's AlexNet-style CIFAR-10 network.
 
-:func:`load_alexnet` first asks torchvision for AlexNet with its ImageNet weights
+:func:`~labkit.zoo.load_alexnet` first asks torchvision for AlexNet with its ImageNet weights
 (Krizhevsky et al., 2012). Offline (no weights can be downloaded) it takes
 ``"alexnet-cifar"`` from the catalogue (:func:`labkit.zoo.get`: trained once,
 resumably, and shared) and says so in its ``description``: randomly initialised
@@ -23,7 +23,7 @@ __all__ = ["LoadedAlexNet", "load_alexnet"]
 
 @dataclass
 class LoadedAlexNet:
-    """What :func:`load_alexnet` returns.
+    """What :func:`~labkit.zoo.load_alexnet` returns.
 
     Attributes
     ----------
@@ -53,7 +53,7 @@ class LoadedAlexNet:
         history's validation curves are on ``n_val`` images held out of the
         training data.
     convs
-        Names of the five convolutions (:data:`CONV_LAYERS`).
+        Names of the five convolutions (``CONV_LAYERS``).
     """
 
     model: AlexNet

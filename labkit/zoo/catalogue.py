@@ -4,7 +4,7 @@ An :class:`Entry` says how to build a network (``build(**arch)``), which data it
 learns from, and its settings in quick and full mode: data sizes (``n_train``,
 ``n_val``, ``n_test``), the :class:`~labkit.train.Recipe` fields (``epochs``,
 ``lr``, ``batch_size`` ...), and architecture arguments (``num_steps``,
-``width`` ...). :func:`course` lists the variants the labs use, which
+``width`` ...). :func:`~labkit.zoo.course` lists the variants the labs use, which
 ``python -m labkit.zoo`` trains ahead of time.
 
 The quick sizes were chosen by measurement on 2 CPU cores (accuracy per
@@ -47,8 +47,8 @@ class Entry:
     build
         ``build(**arch)`` makes the untrained network.
     quick, full
-        Settings per mode: sizes (:data:`SIZE_KEYS`, ``None`` = all), recipe fields
-        (:data:`RECIPE_KEYS`) and architecture arguments (the rest).
+        Settings per mode: sizes (``SIZE_KEYS``, ``None`` = all), recipe fields
+        (``RECIPE_KEYS``) and architecture arguments (the rest).
     """
 
     name: str

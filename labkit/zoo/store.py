@@ -22,12 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import checkpoint_dir, get_device, resolve_quick
+from ..config import checkpoint_dir, get_device, resolve_quick, seed_everything
 from ..data import ImageSet, balanced_subset, load_cifar10, mnist_train_test, split_validation
 from ..train import History, Recipe, evaluate, train_classifier
 from .catalogue import ENTRIES, RECIPE_KEYS, SIZE_KEYS, Entry
 
-__all__ = ["Trained", "get", "data", "entry", "settings", "checkpoint_path", "code_version"]
+__all__ = ["Trained", "get", "data", "initial", "entry", "settings", "checkpoint_path", "code_version"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: Source files whose code changes a trained network (models, neurons, engine, training, augmentation).
@@ -113,7 +113,7 @@ def code_version() -> str:
     digest = hashlib.sha256()
     for part in _CODE:
         files = sorted((_PACKAGE / part).rglob("*.py")) if (_PACKAGE / part).is_dir() else [_PACKAGE / part]
-        for file in files:
+        for file in (f for f in files if f.name != "__init__.py"):  # package files only re-export names
             digest.update(file.relative_to(_PACKAGE).as_posix().encode())
             digest.update(_normalised_source(file).encode())
     return digest.hexdigest()[:12]
@@ -166,6 +166,21 @@ def data(name: str, quick: bool | str | None = None, **overrides: Any) -> tuple[
     return _data(entry(name).dataset, **{k: config[k] for k in SIZE_KEYS})
 
 
+def _arch(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in SIZE_KEYS and k not in RECIPE_KEYS}
+
+
+def initial(name: str, seed: int = 0, quick: bool | str | None = None, **overrides: Any) -> nn.Module:
+    """The untrained network that :func:`get` starts from: the same initial weights, bit for bit.
+
+    Compare it with the trained one to see what training changed. ``seed``,
+    ``quick`` and ``overrides`` as in :func:`get`.
+    """
+    config = settings(name, resolve_quick(quick), **overrides)
+    seed_everything(_torch_seed(name, seed))
+    return entry(name).build(**_arch(config))
+
+
 def get(
     name: str,
     seed: int = 0,
@@ -179,7 +194,7 @@ def get(
     Parameters
     ----------
     name
-        Catalogue name (:data:`labkit.zoo.ENTRIES`), e.g. ``"cifar-snn"``.
+        Catalogue name (``labkit.zoo.ENTRIES``), e.g. ``"cifar-snn"``.
     seed
         Seed of the initial weights and the data order. The generator seed also
         depends on ``name``, so different networks never share initial weights;
@@ -211,7 +226,7 @@ def get(
     spec = entry(name)
     sizes = {k: config[k] for k in SIZE_KEYS}
     recipe = Recipe(**{k: config[k] for k in RECIPE_KEYS if k in config})
-    arch = {k: v for k, v in config.items() if k not in SIZE_KEYS and k not in RECIPE_KEYS}
+    arch = _arch(config)
     train, val, test = _data(spec.dataset, **sizes)
     path = checkpoint_path(name, seed, quick, config)
     model, history = train_classifier(lambda: spec.build(**arch), train, val, recipe,
