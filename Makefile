@@ -20,9 +20,10 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 venv: $(BIN)/.installed
 
-# the quick model catalogue: every network the labs use, trained once (resumable, reused from the cache)
+# the model catalogue: every network the labs use, trained once (resumable, reused from the cache);
+# quick sizes, or full ones with QUICK=0
 zoo: venv
-	OMP_NUM_THREADS=2 $(BIN)/python -m labkit.zoo
+	OMP_NUM_THREADS=2 $(BIN)/python -m labkit.zoo $(if $(filter 0,$(QUICK)),--full)
 
 book: venv zoo
 	$(BIN)/python tools/build_book.py --quick $(QUICK)

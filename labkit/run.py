@@ -79,6 +79,10 @@ class Run:
 def start(quick: bool | str | None = None, seed: int = 0) -> Run:
     """Resolve the mode, seed everything, choose the device and apply the plot style.
 
+    The resolved mode is also written to ``LABKIT_QUICK``, so that what the lab
+    calls afterwards (the model catalogue, :func:`labkit.zoo.get`) follows it
+    without being told.
+
     Parameters
     ----------
     quick
@@ -94,12 +98,13 @@ def start(quick: bool | str | None = None, seed: int = 0) -> Run:
     Examples
     --------
     >>> run = start(True, seed=1)
-    >>> run.pick(quick=100, full=10_000)
-    100
+    >>> run.pick(quick=100, full=10_000), os.environ["LABKIT_QUICK"]
+    (100, '1')
     """
     from .viz.plot import use_style
 
     run = Run(quick=resolve_quick(quick), seed=seed, device=get_device())
+    os.environ["LABKIT_QUICK"] = "1" if run.quick else "0"
     seed_everything(seed)
     use_style()
     return run

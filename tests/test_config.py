@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -105,3 +107,14 @@ def test_run_checkpoint_path_is_keyed_by_config(monkeypatch, tmp_path):
     assert "-full-" in labkit.Run(quick=False, seed=0, device=torch.device("cpu")).checkpoint("x").name
     with pytest.raises(ValueError, match="name"):
         run.checkpoint("bad name/with slash")
+
+
+def test_start_records_the_mode_for_the_catalogue(monkeypatch):
+    from labkit.zoo import settings
+
+    monkeypatch.setenv("LABKIT_QUICK", "1")
+    labkit.start(False)  # the notebook's QUICK wins and is recorded
+    assert os.environ["LABKIT_QUICK"] == "0" and labkit.resolve_quick(None) is False
+    assert settings("cifar-snn", labkit.resolve_quick(None)) == settings("cifar-snn", False)
+    labkit.start(True)
+    assert os.environ["LABKIT_QUICK"] == "1"

@@ -79,6 +79,21 @@ def test_every_setting_and_the_seed_change_the_key(tiny_zoo):
     assert store.checkpoint_path("toy-a", 0, False, zoo.settings("toy-a", False)) != base  # mode
 
 
+def _tiny_wider(width: int = 4) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 2 * width), nn.ReLU(), nn.Linear(2 * width, 2))
+
+
+def test_key_follows_the_builder_not_the_rest_of_the_catalogue(tiny_zoo, monkeypatch):
+    config = zoo.settings("toy-a", True)
+    before = store.checkpoint_path("toy-a", 0, True, config)
+    entries = dict(catalogue.ENTRIES)
+    entries["toy-b"] = catalogue.Entry("toy-b", "retuned", "toy", _tiny, quick={**config, "epochs": 9}, full=config)
+    monkeypatch.setattr(store, "ENTRIES", entries)
+    assert store.checkpoint_path("toy-a", 0, True, config) == before  # another entry changed: no retrain
+    entries["toy-a"] = catalogue.Entry("toy-a", "new builder", "toy", _tiny_wider, quick=config, full=config)
+    assert store.checkpoint_path("toy-a", 0, True, config) != before  # its own builder changed
+
+
 def test_entries_with_the_same_seed_never_share_initial_weights(tiny_zoo):
     weights = {}
     for name in ("toy-a", "toy-b"):

@@ -11,7 +11,7 @@ from . import ENTRIES, course, get
 def main(argv: list[str] | None = None) -> int:
     """Train every variant of :func:`labkit.zoo.course` that has no checkpoint yet; print a table."""
     parser = argparse.ArgumentParser(prog="python -m labkit.zoo", description=__doc__)
-    parser.add_argument("--full", action="store_true", help="full sizes (default: quick, or LABKIT_QUICK)")
+    parser.add_argument("--full", action="store_true", help="full sizes (default: quick sizes)")
     parser.add_argument("--list", action="store_true", help="list the catalogue and exit")
     args = parser.parse_args(argv)
     if args.list:

@@ -13,6 +13,7 @@ import ast
 import hashlib
 import inspect
 import json
+import textwrap
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -96,15 +97,20 @@ def settings(name: str, quick: bool, **overrides: Any) -> dict[str, Any]:
     return {**base, **overrides}
 
 
-def _normalised_source(path: Path) -> str:
-    """The module's code without comments and docstrings (an edit of prose does not change it)."""
-    tree = ast.parse(path.read_text())
+def _normalised(code: str) -> str:
+    """Code without comments and docstrings, as an AST dump (an edit of prose does not change it)."""
+    tree = ast.parse(textwrap.dedent(code))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
                 isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
             node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree)
+
+
+def _normalised_source(path: Path) -> str:
+    """The module's code without comments and docstrings."""
+    return _normalised(path.read_text())
 
 
 @lru_cache(maxsize=None)
@@ -119,6 +125,11 @@ def code_version() -> str:
     return digest.hexdigest()[:12]
 
 
+def _builder_version(build: Any) -> str:
+    """A short hash of the builder function alone: editing another catalogue entry does not retrain this one."""
+    return hashlib.sha256(_normalised(inspect.getsource(build)).encode()).hexdigest()[:12]
+
+
 def _torch_seed(name: str, seed: int) -> int:
     """The generator seed of ``(name, seed)``: two entries with the same seed never share initial weights."""
     return zlib.crc32(f"{name}:{seed}".encode())
@@ -129,9 +140,8 @@ def checkpoint_path(name: str, seed: int, quick: bool, config: dict[str, Any]) -
 
     The folder is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``).
     """
-    build_source = _normalised_source(Path(inspect.getsourcefile(entry(name).build)))
     key = json.dumps({"name": name, "seed": seed, "settings": config, "code": code_version(),
-                      "builder": hashlib.sha256(build_source.encode()).hexdigest()[:12]},
+                      "builder": _builder_version(entry(name).build)},
                      sort_keys=True, default=repr)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     return checkpoint_dir() / "zoo" / f"{name}-{'quick' if quick else 'full'}-s{seed}-{digest}.pt"
