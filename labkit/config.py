@@ -223,9 +223,9 @@ def persistent_checkpoints(path: str | Path | None = None) -> Path:
     Colab deletes the runtime's disk (``~/.cache`` included) when it recycles the
     machine, and with it every checkpoint. Calling this function (your consent)
     mounts Google Drive on Colab (``google.colab.drive.mount``, which asks you to
-    authorise access) and points ``LABKIT_CHECKPOINTS`` at a folder there, so
-    :meth:`labkit.Run.checkpoint` and every ``fit(..., resume=True)`` after it
-    write and resume from Drive. Elsewhere nothing is mounted: the folder you
+    authorise access) and points ``LABKIT_CHECKPOINTS`` at a folder there, so the
+    model catalogue (:func:`labkit.zoo.get`), :meth:`labkit.Run.checkpoint` and
+    every ``fit(..., resume=True)`` after it write and resume from Drive. Elsewhere nothing is mounted: the folder you
     pass (or the usual ``cache_dir()/"checkpoints"``) is used.
 
     What a disconnect then loses: :func:`labkit.train.fit` writes a checkpoint

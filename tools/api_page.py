@@ -38,7 +38,7 @@ sections = [
 out = ["# API reference", "",
  "The labs call a small package, `labkit`, so that each notebook reads as a lesson rather than as plumbing.",
  "It is laid out in layers, in the order the course uses them; a module imports only from its own layer or",
- "those above it on this page (a test enforces it). Each section documents the names a notebook imports",
+ "lower ones (the map is in `labkit`'s docstring below; a test enforces it). Each section documents the names a notebook imports",
  "(`from labkit.spiking import LIF`), then the modules they live in. Everything is generated from the",
  "docstrings when the book is built. In Colab or on your own machine, `pip install -e .` from the repository",
  "root installs the same package.", ""]

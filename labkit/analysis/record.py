@@ -10,7 +10,7 @@ names of ``model.named_modules()``), one row per input:
   or ``time="steps"``: one representation per time step ``[T, B, D]``.
 
 Layers inside a :class:`labkit.spiking.SpikingSequential` (at any depth, e.g.
-``"layers.3.path.layers.0"`` inside a residual block) are read through
+``"body.1.path.layers.0"`` inside a residual block) are read through
 :meth:`~labkit.spiking.SpikingSequential.time_regions`: there a stateless layer may run
 once per step, once on ``[T*B, ...]`` (time folded into the batch), or once on
 ``[B, ...]`` (the leading layers with a static input, or after a time reduction);

@@ -3,7 +3,8 @@
 * :mod:`~labkit.train.loop`: :func:`fit` with any loss and a dict of metrics, :func:`evaluate`, :class:`History`;
 * :mod:`~labkit.train.checkpoint`: atomic, checksummed checkpoints that never run code, the random
   state a resumed run restores, and the fingerprint that keeps a stale checkpoint from being reused;
-* :mod:`~labkit.train.recipes`: :func:`train_classifier`, the recipe every lab's classifier uses.
+* :mod:`~labkit.train.recipes`: :class:`Recipe` and :func:`train_classifier`, how the model catalogue
+  (:mod:`labkit.zoo`) trains every classifier of the course.
 
 Data splits are honest: ``fit`` evaluates a validation split of the training
 data (for choosing epochs and settings); the test set is evaluated once, at the

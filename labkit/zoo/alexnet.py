@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..config import get_device
 from ..models.alexnet import CONV_LAYERS, AlexNet, imagenet_alexnet
 from ..train import History
 from .store import get
@@ -28,7 +29,7 @@ class LoadedAlexNet:
     Attributes
     ----------
     model
-        The network (eval mode, on the run's device), taking images in ``[0, 1]``.
+        The network (eval mode, on the device asked for), taking images in ``[0, 1]``.
     description
         One sentence saying which weights are used; glue it as ``alexnet_weights``.
     input_size
@@ -99,7 +100,7 @@ def load_alexnet(quick: bool | None = None, seed: int = 0, device: torch.device 
     else:
         description = (f"AlexNet with torchvision's pretrained ImageNet weights (IMAGENET1K_V1, "
                        f"top-1 accuracy {top1:.1f}% as reported by torchvision)")
-        return LoadedAlexNet(model.to(device or "cpu").eval(), description, 224,
+        return LoadedAlexNet(model.to(device or get_device()).eval(), description, 224,
                              True, "ImageNet AlexNet (torchvision weights)", test_accuracy=top1 / 100)
     net = get("alexnet-cifar", seed=seed, quick=quick, device=device, progress=progress, **overrides)
     accuracy, epochs = net.test_acc, net.settings["epochs"]

@@ -11,7 +11,8 @@ The quick sizes were chosen by measurement on 2 CPU cores (accuracy per
 CPU-second; the comments give the figures and the README has the table):
 spiking networks use a few time steps with direct (static) input, the residual
 networks a stride-2 stem (their blocks then run at 16x16 px, four times
-cheaper), and every recipe a one-cycle schedule.
+cheaper), and a one-cycle schedule (the AlexNet-style network keeps the cosine
+decay it was tuned with).
 """
 
 from __future__ import annotations
