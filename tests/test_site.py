@@ -332,5 +332,6 @@ def test_api_page_documents_labkit(visit):
     modules = v.page.evaluate(
         "() => [...document.querySelectorAll('[id^=\"module-labkit.\"]')].map(e => e.id)"
     )
-    for module in ("config", "data", "encoding", "train", "plot", "widgets", "book"):
+    for module in ("config", "data", "spiking", "spiking.encoding", "models", "train", "analysis", "fv",
+                   "viz", "viz.plot", "viz.widgets", "zoo", "book"):
         assert f"module-labkit.{module}" in modules, f"{path}: labkit.{module} is missing"
