@@ -23,6 +23,8 @@ False
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 from pathlib import Path
@@ -31,6 +33,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "config_key",
     "checkpoint_dir",
     "resolve_quick",
     "seed_everything",
@@ -185,6 +188,16 @@ def cache_dir() -> Path:
             "Fix: export LABKIT_CACHE=/a/folder/you/can/write."
         ) from error
     return path
+
+
+def config_key(config: dict) -> str:
+    """A short, stable hash of a run's settings: the part of a checkpoint's file name that changes with them.
+
+    >>> config_key({"epochs": 2, "seed": 0}) == config_key({"seed": 0, "epochs": 2})
+    True
+    """
+    key = json.dumps(config, sort_keys=True, default=repr)
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def checkpoint_dir() -> Path:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -11,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .config import checkpoint_dir, get_device, resolve_quick, seed_everything
+from .config import checkpoint_dir, config_key, get_device, resolve_quick, seed_everything
 
 __all__ = ["Run", "start"]
 
@@ -66,8 +64,7 @@ class Run:
         """
         if not re.fullmatch(r"[\w.-]+", name):
             raise ValueError(f"name must be letters, digits, '.', '-' or '_', got {name!r}.")
-        key = json.dumps({"seed": self.seed, **config}, sort_keys=True, default=repr)
-        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        digest = config_key({"seed": self.seed, **config})
         return checkpoint_dir() / f"{name}-{'quick' if self.quick else 'full'}-{digest}.pt"
 
     def __str__(self) -> str:

@@ -46,6 +46,7 @@ def offline(monkeypatch, tmp_path):
 
     monkeypatch.setattr(torchvision.models, "alexnet", no_download)
     monkeypatch.setattr(store, "_cifar10", _fake_cifar)
+    store._data.cache_clear()  # subsets drawn from the real data in this process must not be reused
     monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
     return tmp_path
 

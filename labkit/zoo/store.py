@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
-import json
 import textwrap
 import zlib
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import checkpoint_dir, get_device, resolve_quick, seed_everything
+from ..config import checkpoint_dir, config_key, get_device, resolve_quick, seed_everything
 from ..data import ImageSet, balanced_subset, load_cifar10, mnist_train_test, split_validation
 from ..train import History, Recipe, evaluate, train_classifier
 from .catalogue import ENTRIES, RECIPE_KEYS, SIZE_KEYS, Entry
@@ -140,10 +139,8 @@ def checkpoint_path(name: str, seed: int, quick: bool, config: dict[str, Any]) -
 
     The folder is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``).
     """
-    key = json.dumps({"name": name, "seed": seed, "settings": config, "code": code_version(),
-                      "builder": _builder_version(entry(name).build)},
-                     sort_keys=True, default=repr)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    digest = config_key({"name": name, "seed": seed, "settings": config, "code": code_version(),
+                         "builder": _builder_version(entry(name).build)})
     return checkpoint_dir() / "zoo" / f"{name}-{'quick' if quick else 'full'}-s{seed}-{digest}.pt"
 
 
@@ -153,8 +150,13 @@ def _cifar10(split: str) -> ImageSet:
     return load_cifar10(split)
 
 
+@lru_cache(maxsize=4)
 def _data(dataset: str, n_train: int | None, n_val: int, n_test: int | None) -> tuple[ImageSet, ImageSet, ImageSet]:
-    """Training, validation and test images; the same for every seed, so compared networks see the same data."""
+    """Training, validation and test images; the same for every seed, so compared networks see the same data.
+
+    Cached: a lab that takes several variants of one entry (lab 07 takes eight
+    residual networks) draws the subsets once, not once per network.
+    """
     if dataset == "mnist":
         train, test = mnist_train_test(n_train=None if n_train is None else n_train + n_val, n_test=n_test)
     else:
