@@ -181,9 +181,9 @@ def test_fit_takes_any_loss_metrics_and_tuple_targets():
     assert evaluate(model, loader, loss_fn, metrics)["box_l1"] == pytest.approx(h.val["box_l1"][-1])
 
 
-def test_train_classifier_checkpoints_and_reloads(tmp_path):
+def test_train_model_checkpoints_and_reloads(tmp_path):
     from labkit.data import ImageSet, split_validation
-    from labkit.train import Recipe, train_classifier
+    from labkit.train import Recipe, train_model
 
     g = torch.Generator().manual_seed(0)
     images = torch.rand(48, 1, 4, 4, generator=g)
@@ -196,13 +196,13 @@ def test_train_classifier_checkpoints_and_reloads(tmp_path):
     for schedule in ("onecycle", "cosine"):
         recipe = Recipe(epochs=3, batch_size=8, lr=1e-2, schedule=schedule, label_smoothing=0.1)
         path = tmp_path / f"{schedule}.pt"
-        model, first = train_classifier(build, train, val, recipe, seed=0, device="cpu", checkpoint=path)
+        model, first = train_model(build, train, val, recipe, seed=0, device="cpu", checkpoint=path)
         assert len(first.val["acc"]) == 3 and path.exists()
         assert first.val_data == val.title and "validation" in first.val_data
-        model2, again = train_classifier(build, train, val, recipe, seed=0, device="cpu", checkpoint=path)
+        model2, again = train_model(build, train, val, recipe, seed=0, device="cpu", checkpoint=path)
         assert again.train["loss"] == first.train["loss"]  # reloaded, not retrained
         assert torch.equal(_weights(model2), _weights(model))
-    _, other_seed = train_classifier(build, train, val, recipe, seed=1, device="cpu")
+    _, other_seed = train_model(build, train, val, recipe, seed=1, device="cpu")
     assert other_seed.train["loss"] != first.train["loss"]  # another seed: other weights and data order
     with pytest.raises(ValueError, match="schedule"):
         Recipe(epochs=1, schedule="step")

@@ -103,6 +103,46 @@ def test_entries_with_the_same_seed_never_share_initial_weights(tiny_zoo):
     assert store._torch_seed("toy-a", 0) == store._torch_seed("toy-a", 0) != store._torch_seed("toy-a", 1)
 
 
+def test_a_network_that_does_not_classify(tiny_zoo, monkeypatch):
+    """An entry with its own data preparation, loss and metrics: an autoencoder of the toy images."""
+    import torch.nn.functional as F
+
+    class Pairs:
+        def __init__(self, images):
+            self.images, self.title = images, f"{images.title} as pairs"
+
+        def __len__(self):
+            return len(self.images)
+
+        def loader(self, batch_size=128, shuffle=False):
+            data = torch.utils.data.TensorDataset(self.images.images, self.images.images)
+            return torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle)
+
+    def build(width=4):
+        return nn.Sequential(nn.Flatten(), nn.Linear(16, width), nn.ReLU(), nn.Linear(width, 16), nn.Unflatten(1, (1, 4, 4)))
+
+    sizes = dict(zoo.settings("toy-a", True))
+    entries = {**catalogue.ENTRIES, "toy-ae": catalogue.Entry(
+        "toy-ae", "toy autoencoder", "toy", build, quick=sizes, full=sizes, prepare=Pairs, loss=F.mse_loss,
+        metrics={"mae": lambda out, target: (out - target).abs().mean().item()})}
+    monkeypatch.setattr(store, "ENTRIES", entries)
+    net = zoo.get("toy-ae", quick=True, device="cpu", progress=False)
+    assert sorted(net.test) == ["loss", "mae"] and sorted(net.history.val) == ["loss", "mae"]
+    assert net.val_title.endswith("as pairs")
+    with pytest.raises(AttributeError, match="toy-ae reports no accuracy; its test metrics are \\['loss', 'mae'\\]"):
+        net.test_acc
+    train, _, _ = zoo.data("toy-ae", quick=True)
+    assert isinstance(train, Pairs)
+
+
+def test_code_version_follows_the_files_a_network_is_made_of():
+    ann = zoo.code_version("cifar-cnn", store._arch(zoo.settings("cifar-cnn", True)))
+    assert ann != zoo.code_version("alexnet-cifar", store._arch(zoo.settings("alexnet-cifar", True)))
+    files = store._code_closure(store._module_files("labkit.models.alexnet"))
+    names = {f.relative_to(store._PACKAGE).as_posix() for f in files}
+    assert "models/alexnet.py" in names and "models/resnet.py" not in names
+
+
 def test_code_version_ignores_prose_but_not_code(tmp_path):
     a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
     a.write_text('"""Doc."""\n\ndef f(x):\n    """Say."""\n    return x + 1  # note\n')

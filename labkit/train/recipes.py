@@ -2,8 +2,8 @@
 
 A :class:`Recipe` holds what changes the result of training besides the network
 and the data (optimiser, learning rate and schedule, batch size, epochs, label
-smoothing); :func:`~labkit.train.train_classifier` applies it: seed once, build the network,
-train on the training images with validation after each epoch, and checkpoint
+smoothing); :func:`~labkit.train.train_model` applies it: seed once, build the network,
+train on the training data with validation after each epoch, and checkpoint
 every epoch so an interrupted run resumes. The test set is never touched here:
 evaluate it at the end with :func:`~labkit.train.evaluate`.
 """
@@ -13,20 +13,20 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 import torch.nn.functional as F
 
 from ..config import seed_everything
-from .loop import History, accuracy, fit
+from .loop import History, LossFn, Metric, accuracy, fit
 
-__all__ = ["Recipe", "train_classifier"]
+__all__ = ["Recipe", "train_model"]
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to train a classifier: everything besides the network and the data that changes the result.
+    """How to train a network: everything besides the network and the data that changes the result.
 
     Attributes
     ----------
@@ -93,18 +93,20 @@ class Recipe:
         return functools.partial(F.cross_entropy, label_smoothing=self.label_smoothing)
 
 
-def train_classifier(
+def train_model(
     build: Callable[[], torch.nn.Module],
     train_set: Any,
     val_set: Any,
     recipe: Recipe,
     *,
+    loss_fn: LossFn | None = None,
+    metrics: Mapping[str, Metric] | None = None,
     seed: int,
     device: torch.device | str,
     checkpoint: str | Path | None = None,
     progress: bool | None = None,
 ) -> tuple[torch.nn.Module, History]:
-    """Seed, build and train a classifier with ``recipe``; reload it when ``checkpoint`` holds a finished run.
+    """Seed, build and train a network with ``recipe``; reload it when ``checkpoint`` holds a finished run.
 
     Seeds every generator once with ``seed``, then calls ``build()`` for the
     initial weights, so the weights and the data order follow from ``seed``
@@ -117,10 +119,16 @@ def train_classifier(
         Makes the untrained network, e.g. ``lambda: cifar_cnn()``.
     train_set, val_set
         :class:`labkit.data.ImageSet` (anything with ``loader(batch_size, shuffle)``,
-        ``len`` and ``title``): the training images and the validation images
+        ``len`` and ``title``): the training data and the validation data
         held out of them (:func:`labkit.data.split_validation`).
     recipe
         How to train.
+    loss_fn
+        ``loss_fn(outputs, targets)``; default: the recipe's cross-entropy
+        (:meth:`Recipe.loss`), for classifiers.
+    metrics
+        ``{name: fn(outputs, targets) -> float}``; default ``{"acc": accuracy}``
+        with the default loss, else none.
     seed
         Seed for initial weights and data order.
     device
@@ -142,8 +150,10 @@ def train_classifier(
     optimizer = recipe.optimizer_for(model)
     loader = train_set.loader(batch_size=recipe.batch_size, shuffle=True)
     scheduler, step = recipe.scheduler_for(optimizer, len(loader))
-    history = fit(model, loader, optimizer, epochs=recipe.epochs, loss_fn=recipe.loss(),
-                  metrics={"acc": accuracy}, val_loader=val_set.loader(batch_size=500), val_data=val_set.title,
+    if loss_fn is None:
+        loss_fn, metrics = recipe.loss(), {"acc": accuracy} if metrics is None else metrics
+    history = fit(model, loader, optimizer, epochs=recipe.epochs, loss_fn=loss_fn, metrics=metrics,
+                  val_loader=val_set.loader(batch_size=500), val_data=val_set.title,
                   scheduler=scheduler, scheduler_step=step, device=device, checkpoint=checkpoint, resume=True,
                   progress=progress)
     return model, history

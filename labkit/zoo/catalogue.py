@@ -4,8 +4,11 @@ An :class:`Entry` says how to build a network (``build(**arch)``), which data it
 learns from, and its settings in quick and full mode: data sizes (``n_train``,
 ``n_val``, ``n_test``), the :class:`~labkit.train.Recipe` fields (``epochs``,
 ``lr``, ``batch_size`` ...), and architecture arguments (``num_steps``,
-``width`` ...). :func:`~labkit.zoo.course` lists the variants the labs use, which
-``python -m labkit.zoo`` trains ahead of time.
+``width`` ...). A network that does not classify says what it learns instead:
+``prepare`` turns each split of images into its task's data (pairs of image and
+image for an autoencoder, canvases with boxes for a localiser), ``loss`` and
+``metrics`` score it. :func:`~labkit.zoo.course` lists the variants the labs
+use, which ``python -m labkit.zoo`` trains ahead of time.
 
 The quick sizes were chosen by measurement on 2 CPU cores (accuracy per
 CPU-second; the comments give the figures and the README has the table):
@@ -50,6 +53,15 @@ class Entry:
     quick, full
         Settings per mode: sizes (``SIZE_KEYS``, ``None`` = all), recipe fields
         (``RECIPE_KEYS``) and architecture arguments (the rest).
+    prepare
+        ``prepare(images)`` turns each split (an :class:`~labkit.data.ImageSet`)
+        into the task's data: anything with ``loader(batch_size, shuffle)``,
+        ``len`` and ``title`` whose batches are ``(inputs, targets)``. It must be
+        deterministic. ``None``: the images and their class labels.
+    loss, metrics
+        ``loss(outputs, targets)`` and ``{name: fn(outputs, targets) -> float}``
+        for training and testing. ``None``: cross-entropy (with the recipe's
+        label smoothing) and accuracy.
     """
 
     name: str
@@ -58,6 +70,9 @@ class Entry:
     build: Callable[..., nn.Module]
     quick: Mapping[str, Any] = field(default_factory=dict)
     full: Mapping[str, Any] = field(default_factory=dict)
+    prepare: Callable[[Any], Any] | None = None
+    loss: Callable[[Any, Any], Any] | None = None
+    metrics: Mapping[str, Callable[[Any, Any], float]] | None = None
 
 
 def _mnist_snn(num_steps: int, surrogate: str, beta: float) -> nn.Module:

@@ -3,8 +3,9 @@
 The checkpoint of a network is stored under a key that hashes everything that
 changes the result: the entry's name, its settings in the mode (data sizes,
 recipe, architecture), the seed, and the version of the code that builds and
-trains it (the source of the model, spiking and training modules, with
-comments and docstrings left out so that editing prose does not retrain).
+trains it (:func:`code_version`: the source of the files the network is made
+of and of the training modules, with comments and docstrings left out so that
+editing prose does not retrain, and a new model file retrains nothing else).
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from torch import nn
 
 from ..config import checkpoint_dir, config_key, get_device, resolve_quick, seed_everything
 from ..data import ImageSet, balanced_subset, load_cifar10, mnist_train_test, split_validation
-from ..train import History, Recipe, evaluate, train_classifier
+from ..train import History, Recipe, evaluate, train_model
 from .catalogue import ENTRIES, RECIPE_KEYS, SIZE_KEYS, Entry
 
 __all__ = ["Trained", "get", "data", "initial", "entry", "settings", "checkpoint_path", "code_version"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
-#: Source files whose code changes a trained network (models, neurons, engine, training, augmentation).
-_CODE = ("models", "spiking", "train/loop.py", "train/recipes.py", "data/augment.py")
+#: Packages whose files make up networks (models, neurons, engine); a network's key covers those it uses.
+_CODE_DIRS = ("models", "spiking")
+#: Files that train every network (loop, recipe, augmentation).
+_TRAINING = ("train/loop.py", "train/recipes.py", "data/augment.py")
+_CATALOGUE = "labkit.zoo.catalogue"
 
 
 @dataclass
@@ -47,7 +51,8 @@ class Trained:
     history
         Its training :class:`~labkit.train.History` (validation curves on ``val_title``).
     test
-        ``{"loss": ..., "acc": ...}`` on the held-out test images.
+        ``{"loss": ..., "acc": ...}`` on the held-out test images (the entry's
+        own metrics for networks that do not classify).
     settings
         Everything that defined the run (sizes, recipe, architecture).
     train_title, val_title, test_title
@@ -74,7 +79,9 @@ class Trained:
 
     @property
     def test_acc(self) -> float:
-        """Accuracy on the test images, in [0, 1]."""
+        """Accuracy on the test images, in [0, 1] (classifiers only: others report their metrics in ``test``)."""
+        if "acc" not in self.test:
+            raise AttributeError(f"{self.name} reports no accuracy; its test metrics are {sorted(self.test)}.")
         return self.test["acc"]
 
 
@@ -112,21 +119,93 @@ def _normalised_source(path: Path) -> str:
     return _normalised(path.read_text())
 
 
-@lru_cache(maxsize=None)
-def code_version() -> str:
-    """A short hash of the code that builds and trains the catalogue's networks."""
+def _module_files(module: str) -> set[Path]:
+    """The source files of a ``labkit`` module or package (all its modules for a package); none for others."""
+    if module != "labkit" and not module.startswith("labkit."):
+        return set()
+    path = _PACKAGE.joinpath(*module.split(".")[1:])
+    if path.is_dir():
+        return set(path.rglob("*.py"))
+    return {path.with_suffix(".py")} if path.with_suffix(".py").exists() else set()
+
+
+def _imported_files(file: Path) -> set[Path]:
+    """The ``labkit`` files that ``file`` imports (relative or absolute imports)."""
+    parts = ("labkit", *file.relative_to(_PACKAGE).with_suffix("").parts)
+    found: set[Path] = set()
+    for node in ast.walk(ast.parse(file.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found |= _module_files(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(parts[:len(parts) - node.level]) if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            found |= _module_files(module)
+            for alias in node.names:  # ``from . import functional`` names a module
+                found |= _module_files(f"{module}.{alias.name}") if (_PACKAGE.joinpath(
+                    *f"{module}.{alias.name}".split(".")[1:]).with_suffix(".py")).exists() else set()
+    return found
+
+
+def _code_closure(files: set[Path]) -> set[Path]:
+    """``files`` and every model, neuron or engine file they import, directly or not."""
+    inside = tuple(_PACKAGE / part for part in _CODE_DIRS)
+    todo, seen = list(files), set(files)
+    while todo:
+        for dep in _imported_files(todo.pop()):
+            if dep not in seen and any(dep.is_relative_to(folder) for folder in inside):
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def _function_code(fn: Any) -> str:
+    """A function's code without prose; a lambda inside a longer line keeps its line as written."""
+    source = inspect.getsource(fn)
+    try:
+        return _normalised(source)
+    except SyntaxError:
+        return source.strip()
+
+
+def _callables(spec: Entry) -> list[Any]:
+    fns = [spec.build, spec.prepare, spec.loss, *(spec.metrics or {}).values()]
+    return [getattr(fn, "func", fn) for fn in fns if fn is not None]
+
+
+def code_version(name: str | None = None, arch: dict[str, Any] | None = None) -> str:
+    """A short hash of the code that builds and trains a network of the catalogue.
+
+    It covers the source (without comments and docstrings) of the files the
+    network is made of: the modules of its layers and every model, neuron or
+    engine file they import, the training loop and recipe, the augmentation,
+    and the entry's own functions (builder, data preparation, loss, metrics).
+    Adding a new model file, or editing one that another network does not use,
+    therefore retrains nothing else. Without ``name``: every such file.
+    """
+    if name is None:
+        files = set().union(*(_module_files(f"labkit.{part}") for part in _CODE_DIRS))
+        own: list[str] = []
+    else:
+        spec = entry(name)
+        with torch.random.fork_rng(devices=[]):
+            model = spec.build(**(arch or {}))
+        files = set().union(*(_module_files(type(m).__module__) for m in model.modules()))
+        own = []
+        for fn in _callables(spec):
+            module = getattr(fn, "__module__", "") or ""
+            if module.startswith("labkit.") and module != _CATALOGUE:
+                files |= _module_files(module)
+            else:  # the catalogue's (or a user's) own function: its code only, so editing another entry retrains nothing
+                own.append(_function_code(fn))
+    files = _code_closure(files) | {_PACKAGE / part for part in _TRAINING}
     digest = hashlib.sha256()
-    for part in _CODE:
-        files = sorted((_PACKAGE / part).rglob("*.py")) if (_PACKAGE / part).is_dir() else [_PACKAGE / part]
-        for file in (f for f in files if f.name != "__init__.py"):  # package files only re-export names
-            digest.update(file.relative_to(_PACKAGE).as_posix().encode())
-            digest.update(_normalised_source(file).encode())
+    for file in sorted(f for f in files if f.name != "__init__.py"):  # package files only re-export names
+        digest.update(file.relative_to(_PACKAGE).as_posix().encode())
+        digest.update(_normalised_source(file).encode())
+    for code in own:
+        digest.update(code.encode())
     return digest.hexdigest()[:12]
-
-
-def _builder_version(build: Any) -> str:
-    """A short hash of the builder function alone: editing another catalogue entry does not retrain this one."""
-    return hashlib.sha256(_normalised(inspect.getsource(build)).encode()).hexdigest()[:12]
 
 
 def _torch_seed(name: str, seed: int) -> int:
@@ -139,8 +218,7 @@ def checkpoint_path(name: str, seed: int, quick: bool, config: dict[str, Any]) -
 
     The folder is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``).
     """
-    digest = config_key({"name": name, "seed": seed, "settings": config, "code": code_version(),
-                         "builder": _builder_version(entry(name).build)})
+    digest = config_key({"name": name, "seed": seed, "settings": config, "code": code_version(name, _arch(config))})
     return checkpoint_dir() / "zoo" / f"{name}-{'quick' if quick else 'full'}-s{seed}-{digest}.pt"
 
 
@@ -170,12 +248,22 @@ def _data(dataset: str, n_train: int | None, n_val: int, n_test: int | None) -> 
 
 
 def data(name: str, quick: bool | str | None = None, **overrides: Any) -> tuple[ImageSet, ImageSet, ImageSet]:
-    """The ``(train, val, test)`` images that ``name`` learns from and is tested on, for analyses in a lab.
+    """The ``(train, val, test)`` data that ``name`` learns from and is tested on, for analyses in a lab.
+
+    Images with class labels, or what the entry's ``prepare`` makes of them.
 
     The same for every seed. ``quick`` and ``overrides`` as in :func:`get`.
     """
     config = settings(name, resolve_quick(quick), **overrides)
-    return _data(entry(name).dataset, **{k: config[k] for k in SIZE_KEYS})
+    return _prepared(name, **{k: config[k] for k in SIZE_KEYS})
+
+
+@lru_cache(maxsize=4)
+def _prepared(name: str, n_train: int | None, n_val: int, n_test: int | None) -> tuple[Any, Any, Any]:
+    """The entry's data: its images, or what its ``prepare`` makes of each split (made once per process)."""
+    spec = entry(name)
+    splits = _data(spec.dataset, n_train, n_val, n_test)
+    return splits if spec.prepare is None else tuple(spec.prepare(split) for split in splits)
 
 
 def _arch(config: dict[str, Any]) -> dict[str, Any]:
@@ -239,12 +327,15 @@ def get(
     sizes = {k: config[k] for k in SIZE_KEYS}
     recipe = Recipe(**{k: config[k] for k in RECIPE_KEYS if k in config})
     arch = _arch(config)
-    train, val, test = _data(spec.dataset, **sizes)
+    train, val, test = _prepared(name, **sizes)
     path = checkpoint_path(name, seed, quick, config)
-    model, history = train_classifier(lambda: spec.build(**arch), train, val, recipe,
-                                      seed=_torch_seed(name, seed), device=device, checkpoint=path,
-                                      progress=progress)
+    model, history = train_model(lambda: spec.build(**arch), train, val, recipe, loss_fn=spec.loss,
+                                 metrics=spec.metrics, seed=_torch_seed(name, seed), device=device,
+                                 checkpoint=path, progress=progress)
     model.eval()
-    result = evaluate(model, test.loader(batch_size=500), device=device)
+    if spec.loss is None:
+        result = evaluate(model, test.loader(batch_size=500), device=device)
+    else:
+        result = evaluate(model, test.loader(batch_size=500), spec.loss, spec.metrics or {}, device=device)
     return Trained(name, seed, model, history, result, config, train.title, val.title, test.title,
                    len(train), len(val), len(test), path)
