@@ -17,6 +17,7 @@ layer  package or module            what it is for
 top    :mod:`labkit.run`            :func:`start` and :class:`Run`: mode, seed, device, checkpoints
 top    :mod:`labkit.zoo`            trained networks by name, loaded or trained here
 top    :mod:`labkit.book`           glue numbers into the prose, Markdown tables
+top    :mod:`labkit.exercise`       :func:`check`: exercise answers against a reference, hidden solutions
 7      :mod:`labkit.viz`            plot style, figures, widgets
 6      :mod:`labkit.fv`             feature visualisation: param, transform, objectives, render
 5      :mod:`labkit.analysis`       the recorder, regression between feature spaces, CKA, receptive fields, attacks
@@ -39,15 +40,17 @@ import importlib
 from typing import Any
 
 from .config import cache_dir, data_root, get_device, is_static, persistent_checkpoints, resolve_quick, seed_everything
+from .exercise import check
 from .run import Run, start
 
 __version__ = "0.2.0"
 
-_SUBMODULES = ("analysis", "book", "checks", "data", "fv", "io", "models", "spiking", "train", "viz", "zoo")
+_SUBMODULES = ("analysis", "book", "checks", "data", "exercise", "fv", "io", "models", "spiking", "train", "viz", "zoo")
 
 __all__ = [
     "Run",
     "start",
+    "check",
     "resolve_quick",
     "seed_everything",
     "get_device",

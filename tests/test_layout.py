@@ -1,7 +1,7 @@
 """labkit's layout: imports point downwards only, there are no cycles, and the public map is complete.
 
 The layers, lowest first (``labkit/__init__.py`` documents the same map):
-base (config, io, checks) < data < spiking < models < train < analysis < fv < viz < top (run, zoo, book).
+base (config, io, checks) < data < spiking < models < train < analysis < fv < viz < top (run, zoo, book, exercise).
 A module may import from its own layer or below, never above, and the graph of
 imports between labkit modules (including imports inside functions) has no cycle.
 """
@@ -27,7 +27,7 @@ LAYERS = {
     "analysis": 5,
     "fv": 6,
     "viz": 7,
-    "run": 8, "zoo": 8, "book": 8,
+    "run": 8, "zoo": 8, "book": 8, "exercise": 8,
 }
 
 
