@@ -28,6 +28,7 @@ top    :mod:`labkit.exercise`       :func:`check`: exercise answers against a re
 0      :mod:`labkit.config`         seeding, device, data and cache folders, static (book) runs, Drive checkpoints on Colab
 0      :mod:`labkit.io`             the atomic file writer, writable-folder checks
 0      :mod:`labkit.checks`         argument checks shared by all layers
+0      :mod:`labkit.stats`          bootstrap and seed intervals, and the verdict words they allow
 =====  ===========================  ==================================================
 
 The subpackages are imported on first use, so ``import labkit`` stays light and
@@ -45,7 +46,7 @@ from .run import Run, start
 
 __version__ = "0.2.0"
 
-_SUBMODULES = ("analysis", "book", "checks", "data", "exercise", "fv", "io", "models", "spiking", "train", "viz", "zoo")
+_SUBMODULES = ("analysis", "book", "checks", "data", "exercise", "fv", "io", "models", "spiking", "stats", "train", "viz", "zoo")
 
 __all__ = [
     "Run",

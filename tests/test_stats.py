@@ -1,0 +1,49 @@
+"""labkit.stats: intervals cover what they should, verdict words follow the interval."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labkit.stats import Interval, bootstrap, over_seeds, paired_bootstrap, verdict
+
+
+def test_bootstrap_covers_the_true_mean_about_95_percent_of_the_time():
+    rng = np.random.default_rng(1)
+    hits = sum(bootstrap(rng.normal(0.3, 1.0, 200), n_boot=400, seed=k).excludes(0.3) is False for k in range(200))
+    assert 0.88 <= hits / 200 <= 0.99
+
+
+def test_paired_bootstrap_is_narrower_than_separate_intervals():
+    rng = np.random.default_rng(0)
+    ease = rng.random(1000)                 # shared difficulty: both networks fail the same hard images
+    a, b = ease > 0.10, ease > 0.15
+    pair = paired_bootstrap(a, b, seed=0)
+    sep = [bootstrap(x, seed=0) for x in (a, b)]
+    assert pair.high - pair.low < min(i.high - i.low for i in sep)
+    assert pair.estimate == pytest.approx(a.mean() - b.mean())
+
+
+def test_over_seeds_mean_sd_and_t_interval():
+    s = over_seeds([1.0, 2.0, 3.0])
+    assert (s.mean, s.sd) == (2.0, 1.0)
+    assert s.interval.high - 2.0 == pytest.approx(4.303 / np.sqrt(3), rel=1e-3)  # t(0.975, 2) = 4.303
+    assert "2.000 ± 1.000 (3 seeds" in str(s)
+
+
+def test_verdict_needs_the_interval_to_exclude_zero():
+    assert verdict(Interval(0.1, 0.01, 0.2, 0.95, 10, "t")) == "more"
+    assert verdict(Interval(-0.1, -0.2, -0.01, 0.95, 10, "t")) == "less"
+    assert verdict(Interval(0.1, -0.01, 0.2, 0.95, 10, "t")) == "not resolved at this size"
+    assert verdict(over_seeds([0.1, -0.1, 0.05])) == "not resolved at this size"
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="values needs at least 2"):
+        bootstrap([1.0])
+    with pytest.raises(ValueError, match="same units"):
+        paired_bootstrap([1, 0, 1], [1, 0])
+    with pytest.raises(ValueError, match="NaN"):
+        over_seeds([1.0, float("nan")])
+    with pytest.raises(ValueError, match="level must be in"):
+        bootstrap([1.0, 0.0], level=95)
