@@ -159,3 +159,24 @@ def test_cli_lists_the_catalogue(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in zoo.ENTRIES)
+
+
+def test_a_second_process_waits_for_the_first_to_train(tmp_path):
+    """The lock around training: the second holder gets it only after the first lets go."""
+    import threading
+    import time
+
+    path, order = tmp_path / "net.pt", []
+
+    def hold(tag, seconds):
+        with store._exclusive(path):
+            order.append(f"{tag} in")
+            time.sleep(seconds)
+            order.append(f"{tag} out")
+
+    first = threading.Thread(target=hold, args=("a", 0.3))
+    first.start()
+    time.sleep(0.1)
+    hold("b", 0)
+    first.join()
+    assert order == ["a in", "a out", "b in", "b out"]

@@ -15,10 +15,11 @@ import hashlib
 import inspect
 import textwrap
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -281,6 +282,23 @@ def initial(name: str, seed: int = 0, quick: bool | str | None = None, **overrid
     return entry(name).build(**_arch(config))
 
 
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` (POSIX): a second process waits, then loads the checkpoint."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock, at worst the network trains twice
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def get(
     name: str,
     seed: int = 0,
@@ -329,9 +347,10 @@ def get(
     arch = _arch(config)
     train, val, test = _prepared(name, **sizes)
     path = checkpoint_path(name, seed, quick, config)
-    model, history = train_model(lambda: spec.build(**arch), train, val, recipe, loss_fn=spec.loss,
-                                 metrics=spec.metrics, seed=_torch_seed(name, seed), device=device,
-                                 checkpoint=path, progress=progress)
+    with _exclusive(path):  # two processes asking for the same network train it once
+        model, history = train_model(lambda: spec.build(**arch), train, val, recipe, loss_fn=spec.loss,
+                                     metrics=spec.metrics, seed=_torch_seed(name, seed), device=device,
+                                     checkpoint=path, progress=progress)
     model.eval()
     if spec.loss is None:
         result = evaluate(model, test.loader(batch_size=500), device=device)
