@@ -159,3 +159,13 @@ def test_cli_lists_the_catalogue(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in zoo.ENTRIES)
+
+
+def test_code_version_leaves_out_spiking_modules_a_network_does_not_use():
+    # classifiers.py imports LIF & co from the spiking package: the key covers the files that define them,
+    # not the encoders, stimuli or event-camera emulator of lab 01, which no network is made of
+    model = zoo.initial("mnist-snn", quick=True)
+    files = store._code_closure(set().union(*(store._module_files(type(m).__module__) for m in model.modules())))
+    names = {f.relative_to(store._PACKAGE).as_posix() for f in files}
+    assert {"spiking/neurons.py", "spiking/surrogate.py", "spiking/functional.py", "spiking/sequential.py"} <= names
+    assert not names & {"spiking/stimuli.py", "spiking/events.py", "spiking/encoding.py"}
