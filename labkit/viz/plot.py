@@ -302,6 +302,18 @@ def encoding_overview(spikes: torch.Tensor, title: str, dt: float | None = None)
     return fig
 
 
+def _epoch_ticks(ax: plt.Axes, epochs: Sequence[int], most: int = 10) -> None:
+    """Whole-number epoch ticks: one per epoch up to ``most`` epochs (even a run of one or two), else spaced out."""
+    if not epochs:
+        return
+    if len(epochs) <= most:
+        ax.set_xticks(epochs)
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+    else:
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+
+
 def learning_curves(histories: Mapping[str, "object"], title: str) -> plt.Figure:
     """Loss and accuracy per epoch of one or more :class:`labkit.train.History`, labelled with their data.
 
@@ -321,8 +333,9 @@ def learning_curves(histories: Mapping[str, "object"], title: str) -> plt.Figure
     val_label = val_names[0] if len(val_names) == 1 else "validation data"
     ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss: training batches and validation")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy on {val_label}")
+    epochs = sorted({int(e) for h in histories.values() for e in h.epoch})
     for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+        _epoch_ticks(ax, epochs)
     ax_loss.legend(fontsize="small")
     if ax_acc.lines:
         ax_acc.legend(fontsize="small")
