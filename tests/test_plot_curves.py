@@ -27,3 +27,15 @@ def test_learning_curves_tick_whole_epochs_only(n):
         if n <= 10:
             assert [int(t) for t in ticks] == list(range(1, n + 1))
     matplotlib.pyplot.close(fig)
+
+
+def test_curves_on_log_log_axes_with_a_dashed_reference():
+    t = [1, 10, 100, 1000]
+    fig = plot.curves(t, {"measured": [1.0, 0.33, 0.1, 0.031]}, title="E", xlabel="T (steps)", ylabel="error",
+                      logx=True, logy=True, references={"slope -1/2": [1.0, 0.316, 0.1, 0.0316]})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    measured, reference = ax.lines
+    assert measured.get_marker() == "o" and reference.get_linestyle() == "--" and reference.get_marker() in ("None", "")
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["measured", "slope -1/2"]
+    matplotlib.pyplot.close(fig)
