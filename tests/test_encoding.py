@@ -200,3 +200,15 @@ def test_rate_readout_error_follows_the_binomial_prediction():
     assert torch.allclose(errors.mean(0), expected, rtol=0.05)
     slope = np.polyfit(np.log(windows), np.log(errors.mean(0).numpy()), 1)[0]
     assert slope == pytest.approx(-0.5, abs=0.03)
+
+
+def test_rate_count_interval_covers_fresh_draws():
+    torch.manual_seed(0)
+    x = torch.rand(1, 28, 28)
+    interval = encoding.rate_count_interval(x, 100, f_on=200.0, f_off=10.0, dt=1e-3)
+    counts = encoding.rate(x.expand(400, -1, -1, -1), 100, f_on=200.0, f_off=10.0, dt=1e-3).sum(dim=(0, 2, 3, 4))
+    inside = ((counts >= interval.low) & (counts <= interval.high)).float().mean().item()
+    assert 0.92 <= inside <= 0.98
+    assert interval.estimate == pytest.approx(counts.mean().item(), rel=0.01)
+    with pytest.raises(ValueError, match="level"):
+        encoding.rate_count_interval(x, 100, level=95)

@@ -22,18 +22,21 @@ tensor([1., 0., 0., 0., 0.])
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Sequence
 
 import torch
 from snntorch import spikegen
 
 from ..checks import check_int, check_not_empty, check_positive, check_unit_range
+from ..stats import Interval
 from .stimuli import saccade
 
 __all__ = [
     "rate_probability",
     "rate",
     "rate_decode",
+    "rate_count_interval",
     "rate_readout_rmse",
     "rate_readout_rmse_expected",
     "latency",
@@ -173,6 +176,31 @@ def rate_decode(spikes: torch.Tensor, f_on: float = 100.0, f_off: float = 0.0, d
         raise ValueError(f"f_on must exceed f_off to decode the intensities, got f_on={f_on}, f_off={f_off}.")
     check_not_empty(spikes, "spikes")
     return (spikes.float().mean(0) - f_off * dt) / ((f_on - f_off) * dt)
+
+
+def rate_count_interval(
+    x: torch.Tensor, num_steps: int, f_on: float = 100.0, f_off: float = 0.0, dt: float = 1e-3, level: float = 0.95
+) -> Interval:
+    """Where the total spike count of a rate-coded ``x`` falls, over fresh draws, with probability ``level``.
+
+    Each pixel's count is Binomial(``num_steps``, p), independent of the
+    others, so the total has mean ``T sum p`` and variance ``T sum p(1 - p)``;
+    the interval is the normal approximation (the sum of many pixels).
+
+    Examples
+    --------
+    >>> i = rate_count_interval(torch.full((100,), 0.5), 100, f_on=200.0, dt=1e-3)
+    >>> round(i.estimate), round(i.low), round(i.high)
+    (1000, 941, 1059)
+    """
+    num_steps = _check_steps(num_steps)
+    p = rate_probability(x, f_on=f_on, f_off=f_off, dt=dt).double()
+    mean, sd = num_steps * p.sum().item(), math.sqrt(num_steps * (p * (1 - p)).sum().item())
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), e.g. 0.95, got {level}.")
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    return Interval(mean, mean - z * sd, mean + z * sd, level, x.numel(),
+                    f"Binomial spike counts of {x.numel():,} pixels over {num_steps} steps (normal approximation)")
 
 
 def _windows(windows: Sequence[int]) -> list[int]:
