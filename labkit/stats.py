@@ -214,17 +214,42 @@ class Ranking:
         Whether every lead's interval lies above zero.
     within
         The candidates that ``best`` is not resolved from (its lead's interval
-        reaches zero or below), ``best`` first.
+        contains zero), ``best`` first.
+    ahead
+        The candidates resolved *ahead* of ``best`` (its lead's interval lies
+        below zero): possible when ``best`` was chosen on other data, e.g. on
+        validation images and judged on test images.
     """
 
     best: str
     leads: dict[str, Interval | SeedSummary]
     resolved: bool
     within: tuple[str, ...]
+    ahead: tuple[str, ...] = ()
 
     def name(self, unresolved: str = "not resolved at this size") -> str:
         """``best`` when resolved, else ``unresolved``: the word a lab may glue."""
         return self.best if self.resolved else unresolved
+
+    def summary(self, noun: str = "candidate") -> str:
+        """One sentence on what the intervals allow, e.g. for a lab to glue.
+
+        >>> best_of({"a": [0.95, 0.96, 0.955], "b": [0.90, 0.91, 0.905]}).summary("surrogate")
+        'The lead of a over every other surrogate is resolved.'
+        >>> best_of({"a": [0.95, 0.96, 0.955], "b": [0.94, 0.97, 0.95]}).summary()
+        'Against b, the lead of a is not resolved at this size; so this run cannot name a best candidate.'
+        """
+        if self.resolved:
+            return f"The lead of {self.best} over every other {noun} is resolved."
+        parts = []
+        if self.ahead:
+            parts.append(f"against {', '.join(self.ahead)}, {self.best} is resolved behind")
+        if len(self.within) > 1:
+            others = ", ".join(self.within[1:])
+            parts.append(f"against {others}, its lead is not resolved at this size" if self.ahead
+                         else f"against {others}, the lead of {self.best} is not resolved at this size")
+        sentence = "; ".join(parts)
+        return f"A{sentence[1:]}; so this run cannot name a best {noun}."
 
 
 def best_of(scores: dict[str, Sequence[float] | np.ndarray], choose_by: dict[str, float] | None = None, *,
@@ -278,5 +303,7 @@ def best_of(scores: dict[str, Sequence[float] | np.ndarray], choose_by: dict[str
         if name != best:
             leads[name] = (over_seeds(values[best] - v, level) if unit == "seeds"
                            else paired_bootstrap(values[best], v, level=level, seed=seed))
-    within = (best, *[name for name, lead in leads.items() if verdict(lead) != "more"])
-    return Ranking(best, leads, len(within) == 1, within)
+    words = {name: verdict(lead) for name, lead in leads.items()}
+    within = (best, *[name for name, word in words.items() if word not in ("more", "less")])
+    ahead = tuple(name for name, word in words.items() if word == "less")
+    return Ranking(best, leads, len(within) == 1 and not ahead, within, ahead)

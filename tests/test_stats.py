@@ -65,7 +65,18 @@ def test_best_of_chooses_by_validation_and_judges_on_test():
     test = {"a": [0.90, 0.91, 0.92], "b": [0.95, 0.96, 0.97]}
     ranking = stats.best_of(test, choose_by={"a": 0.99, "b": 0.98})
     assert ranking.best == "a" and not ranking.resolved
-    assert stats.verdict(ranking.leads["b"]) == "less"
+    assert stats.verdict(ranking.leads["b"]) == "less" and ranking.ahead == ("b",) and ranking.within == ("a",)
+    assert ranking.summary("network") == "Against b, a is resolved behind; so this run cannot name a best network."
+
+
+def test_best_of_summary_names_what_is_not_resolved():
+    ranking = stats.best_of({"x": [0.95, 0.96, 0.955], "y": [0.94, 0.97, 0.95], "z": [0.90, 0.91, 0.905]})
+    assert ranking.within == ("x", "y") and ranking.ahead == ()
+    assert ranking.summary() == "Against y, the lead of x is not resolved at this size; so this run cannot name a best candidate."
+    mixed = stats.best_of({"x": [0.95, 0.96, 0.955], "y": [0.94, 0.97, 0.95], "w": [0.97, 0.98, 0.975]},
+                          choose_by={"x": 1.0, "y": 0.5, "w": 0.5})
+    assert mixed.summary() == ("Against w, x is resolved behind; against y, its lead is not resolved at this size; "
+                               "so this run cannot name a best candidate.")
 
 
 def test_best_of_over_images_uses_a_paired_bootstrap():
