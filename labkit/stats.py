@@ -11,7 +11,9 @@ must rest the word on an interval. This module gives three kinds and one rule:
   standard deviation, and a Student-t interval for the mean);
 * :func:`verdict` turns an interval of a difference into a word: "more" or
   "less" only when the interval excludes zero, else "not resolved at this
-  size".
+  size";
+* :func:`best_of` names the best of several candidates only when its lead over
+  every other one is resolved.
 
 Examples
 --------
@@ -37,7 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import stats as _scipy_stats
 
-__all__ = ["Interval", "SeedSummary", "bootstrap", "paired_bootstrap", "over_seeds", "verdict"]
+__all__ = ["Interval", "SeedSummary", "bootstrap", "paired_bootstrap", "over_seeds", "verdict", "Ranking", "best_of"]
 
 Statistic = Callable[..., float]
 
@@ -196,3 +198,112 @@ def verdict(interval: Interval | SeedSummary, more: str = "more", less: str = "l
     if i.high < 0:
         return less
     return unresolved
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The best of several candidates, and whether its lead over each of the others is resolved.
+
+    Attributes
+    ----------
+    best
+        The candidate chosen (highest ``choose_by`` value).
+    leads
+        For every other candidate, the interval of ``best`` minus it.
+    resolved
+        Whether every lead's interval lies above zero.
+    within
+        The candidates that ``best`` is not resolved from (its lead's interval
+        contains zero), ``best`` first.
+    ahead
+        The candidates resolved *ahead* of ``best`` (its lead's interval lies
+        below zero): possible when ``best`` was chosen on other data, e.g. on
+        validation images and judged on test images.
+    """
+
+    best: str
+    leads: dict[str, Interval | SeedSummary]
+    resolved: bool
+    within: tuple[str, ...]
+    ahead: tuple[str, ...] = ()
+
+    def name(self, unresolved: str = "not resolved at this size") -> str:
+        """``best`` when resolved, else ``unresolved``: the word a lab may glue."""
+        return self.best if self.resolved else unresolved
+
+    def summary(self, noun: str = "candidate") -> str:
+        """One sentence on what the intervals allow, e.g. for a lab to glue.
+
+        >>> best_of({"a": [0.95, 0.96, 0.955], "b": [0.90, 0.91, 0.905]}).summary("surrogate")
+        'The lead of a over every other surrogate is resolved.'
+        >>> best_of({"a": [0.95, 0.96, 0.955], "b": [0.94, 0.97, 0.95]}).summary()
+        'Against b, the lead of a is not resolved at this size; so this run cannot name a best candidate.'
+        """
+        if self.resolved:
+            return f"The lead of {self.best} over every other {noun} is resolved."
+        parts = []
+        if self.ahead:
+            parts.append(f"against {', '.join(self.ahead)}, {self.best} is resolved behind")
+        if len(self.within) > 1:
+            others = ", ".join(self.within[1:])
+            parts.append(f"against {others}, its lead is not resolved at this size" if self.ahead
+                         else f"against {others}, the lead of {self.best} is not resolved at this size")
+        sentence = "; ".join(parts)
+        return f"A{sentence[1:]}; so this run cannot name a best {noun}."
+
+
+def best_of(scores: dict[str, Sequence[float] | np.ndarray], choose_by: dict[str, float] | None = None, *,
+            unit: str = "seeds", level: float = 0.95, seed: int = 0) -> Ranking:
+    """Pick the best candidate and say whether it is resolved from every other one.
+
+    Parameters
+    ----------
+    scores
+        Per candidate, one score per unit, paired across candidates: with
+        ``unit="seeds"``, the k-th value of every candidate comes from seed k
+        (e.g. test accuracy per seed); with ``unit="images"``, the k-th value is
+        image k (e.g. 1/0 for right/wrong).
+    choose_by
+        The value to choose by, per candidate (e.g. validation accuracy, so that
+        the test images only judge the choice); default: the mean score.
+    unit
+        ``"seeds"``: each lead's interval is a Student-t interval over the
+        per-seed differences (:func:`over_seeds`); ``"images"``: a paired
+        bootstrap over the images (:func:`paired_bootstrap`).
+    level, seed
+        Confidence level; seed of the bootstrap.
+
+    Returns
+    -------
+    Ranking
+
+    Examples
+    --------
+    >>> r = best_of({"a": [0.95, 0.96, 0.955], "b": [0.90, 0.91, 0.905], "c": [0.94, 0.965, 0.95]})
+    >>> r.best, r.resolved, r.within, r.name()
+    ('a', False, ('a', 'c'), 'not resolved at this size')
+    >>> best_of({"a": [0.95, 0.96, 0.955], "b": [0.90, 0.91, 0.905]}).name()
+    'a'
+    """
+    if unit not in ("seeds", "images"):
+        raise ValueError(f"unit must be 'seeds' or 'images', got {unit!r}.")
+    if len(scores) < 2:
+        raise ValueError(f"scores needs at least two candidates to compare, got {len(scores)}.")
+    values = {name: np.asarray(v, dtype=float) for name, v in scores.items()}
+    lengths = {name: v.shape for name, v in values.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"every candidate needs one score per {unit[:-1]}, paired: got shapes {lengths}.")
+    chooser = {name: float(v.mean()) for name, v in values.items()} if choose_by is None else dict(choose_by)
+    missing = sorted(set(values) - set(chooser))
+    if missing:
+        raise ValueError(f"choose_by has no value for {missing}.")
+    best = max(values, key=lambda name: chooser[name])
+    leads: dict[str, Interval | SeedSummary] = {}
+    for name, v in values.items():
+        if name != best:
+            leads[name] = (over_seeds(values[best] - v, level) if unit == "seeds"
+                           else paired_bootstrap(values[best], v, level=level, seed=seed))
+    words = {name: verdict(lead) for name, lead in leads.items()}
+    within = (best, *[name for name, word in words.items() if word not in ("more", "less")])
+    ahead = tuple(name for name, word in words.items() if word == "less")
+    return Ranking(best, leads, len(within) == 1 and not ahead, within, ahead)

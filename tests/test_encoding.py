@@ -170,3 +170,45 @@ def test_delta_needs_time_axis():
 def test_sparsity():
     assert encoding.sparsity(torch.zeros(4, 4)) == 1.0
     assert encoding.sparsity(torch.tensor([1.0, 0.0, -1.0, 0.0])) == 0.5
+
+
+def test_rate_with_given_uniform_numbers_spikes_where_they_fall_below_p():
+    x = torch.tensor([0.0, 0.5, 1.0])
+    u = torch.rand(50, 3, generator=torch.Generator().manual_seed(0))
+    spikes = encoding.rate(x, 50, f_on=200.0, f_off=10.0, dt=1e-3, uniform=u)
+    p = encoding.rate_probability(x, 200.0, 10.0, 1e-3)
+    assert torch.equal(spikes, (u < p).float())
+    with pytest.raises(ValueError, match=r"uniform must have shape \[num_steps, \*x.shape\]"):
+        encoding.rate(x, 49, uniform=u)
+
+
+def test_rate_decode_inverts_the_rate_probability():
+    x = torch.linspace(0, 1, 11)
+    p = encoding.rate_probability(x, 150.0, 20.0, 2e-3)
+    assert torch.allclose(encoding.rate_decode(p.expand(7, -1), 150.0, 20.0, 2e-3), x, atol=1e-6)
+    with pytest.raises(ValueError, match="f_on must exceed f_off"):
+        encoding.rate_decode(torch.ones(3, 2), f_on=10.0, f_off=10.0)
+
+
+def test_rate_readout_error_follows_the_binomial_prediction():
+    torch.manual_seed(0)
+    x = torch.rand(1, 28, 28)
+    windows = [10, 100, 1000]
+    errors = encoding.rate_readout_rmse(x, windows, repeats=20, f_on=200.0, f_off=10.0, dt=1e-3)
+    expected = encoding.rate_readout_rmse_expected(x, windows, f_on=200.0, f_off=10.0, dt=1e-3)
+    assert errors.shape == (20, 3)
+    assert torch.allclose(errors.mean(0), expected, rtol=0.05)
+    slope = np.polyfit(np.log(windows), np.log(errors.mean(0).numpy()), 1)[0]
+    assert slope == pytest.approx(-0.5, abs=0.03)
+
+
+def test_rate_count_interval_covers_fresh_draws():
+    torch.manual_seed(0)
+    x = torch.rand(1, 28, 28)
+    interval = encoding.rate_count_interval(x, 100, f_on=200.0, f_off=10.0, dt=1e-3)
+    counts = encoding.rate(x.expand(400, -1, -1, -1), 100, f_on=200.0, f_off=10.0, dt=1e-3).sum(dim=(0, 2, 3, 4))
+    inside = ((counts >= interval.low) & (counts <= interval.high)).float().mean().item()
+    assert 0.92 <= inside <= 0.98
+    assert interval.estimate == pytest.approx(counts.mean().item(), rel=0.01)
+    with pytest.raises(ValueError, match="level"):
+        encoding.rate_count_interval(x, 100, level=95)

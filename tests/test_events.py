@@ -43,3 +43,36 @@ def test_emulate_events_validates_arguments():
         events.emulate_events(torch.rand(3, 2, 2), threshold=0)
     with pytest.raises(ValueError, match=r"frames must lie in \[0, 1\]"):
         events.emulate_events(torch.rand(3, 2, 2) * 3)
+
+
+def test_saccade_blur_does_not_depend_on_the_sub_pixel_offset():
+    # bilinear resampling is sharp at whole-pixel offsets and smeared in between: the sharpness of one bright
+    # pixel changed 4-fold along the path, and the event camera fired for it (a burst of ON events in frame 1)
+    img = torch.zeros(1, 15, 15)
+    img[0, 7, 7] = 1.0
+    frames = stimuli.saccade(img, num_steps=60, amplitude=3.0)
+    sharpness = frames.pow(2).sum(dim=(1, 2, 3))
+    assert (sharpness.max() / sharpness.min()).item() < 1.02
+    assert torch.allclose(frames.sum(dim=(1, 2, 3)), torch.ones(60), atol=1e-4)  # brightness kept at every offset
+
+
+def test_saccade_events_leaving_the_start_are_no_burst():
+    # a bright bar moving at constant speed: the first frame of motion has no more events than the frames after it
+    img = torch.zeros(1, 16, 16)
+    img[0, 4:12, 6:10] = 0.9
+    ev = events.emulate_events(stimuli.saccade(img, num_steps=45, amplitude=3.0), threshold=0.2)
+    per_frame = ev.sum(dim=(1, 2, 3))
+    assert per_frame[1] <= per_frame[2:14].max()
+
+
+def test_closed_saccade_gives_as_many_off_as_on_events_per_pixel():
+    # the path ends where it started, so each pixel's log intensity, and with it its reference, returns to its start
+    img = torch.rand(1, 12, 12) * torch.linspace(0, 1, 12)
+    ev = events.emulate_events(stimuli.saccade(img, num_steps=33, amplitude=2.5), threshold=0.15)
+    assert ev.sum() > 0
+    assert torch.equal(ev[:, 0].sum(0), ev[:, 1].sum(0))
+
+
+def test_saccade_validates_blur():
+    with pytest.raises(ValueError, match="blur"):
+        stimuli.saccade(torch.rand(4, 4), 5, blur=0)

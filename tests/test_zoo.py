@@ -180,3 +180,13 @@ def test_a_second_process_waits_for_the_first_to_train(tmp_path):
     hold("b", 0)
     first.join()
     assert order == ["a in", "a out", "b in", "b out"]
+
+
+def test_code_version_leaves_out_spiking_modules_a_network_does_not_use():
+    # classifiers.py imports LIF & co from the spiking package: the key covers the files that define them,
+    # not the encoders, stimuli or event-camera emulator of lab 01, which no network is made of
+    model = zoo.initial("mnist-snn", quick=True)
+    files = store._code_closure(set().union(*(store._module_files(type(m).__module__) for m in model.modules())))
+    names = {f.relative_to(store._PACKAGE).as_posix() for f in files}
+    assert {"spiking/neurons.py", "spiking/surrogate.py", "spiking/functional.py", "spiking/sequential.py"} <= names
+    assert not names & {"spiking/stimuli.py", "spiking/events.py", "spiking/encoding.py"}

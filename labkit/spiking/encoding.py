@@ -21,15 +21,24 @@ tensor([1., 0., 0., 0., 0.])
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
+from typing import Sequence
+
 import torch
 from snntorch import spikegen
 
 from ..checks import check_int, check_not_empty, check_positive, check_unit_range
+from ..stats import Interval
 from .stimuli import saccade
 
 __all__ = [
     "rate_probability",
     "rate",
+    "rate_decode",
+    "rate_count_interval",
+    "rate_readout_rmse",
+    "rate_readout_rmse_expected",
     "latency",
     "threshold_crossings",
     "delta",
@@ -102,6 +111,7 @@ def rate(
     f_on: float = 100.0,
     f_off: float = 0.0,
     dt: float = 1e-3,
+    uniform: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Rate (Poisson-like Bernoulli) code: independent spikes with probability :func:`rate_probability`.
 
@@ -117,15 +127,139 @@ def rate(
         Number of time steps ``T``.
     f_on, f_off, dt
         See :func:`rate_probability`.
+    uniform
+        Optional random numbers in [0, 1) of shape ``[num_steps, *x.shape]``
+        to use instead of drawing: a spike wherever ``uniform < p`` (a
+        Bernoulli(p) draw). The same numbers give the same trains, e.g. to
+        compare two rates with common randomness.
 
     Returns
     -------
     torch.Tensor
         Spikes (0/1 floats) of shape ``[num_steps, *x.shape]``.
+
+    Examples
+    --------
+    >>> u = torch.tensor([[0.05], [0.5], [0.09]])
+    >>> rate(torch.tensor([1.0]), 3, f_on=100.0, uniform=u)[:, 0].tolist()  # p = 0.1
+    [1.0, 0.0, 1.0]
     """
     num_steps = _check_steps(num_steps)
     p = rate_probability(x, f_on=f_on, f_off=f_off, dt=dt)
-    return spikegen.rate(p, num_steps=num_steps)
+    if uniform is None:
+        return spikegen.rate(p, num_steps=num_steps)
+    if tuple(uniform.shape) != (num_steps, *p.shape):
+        raise ValueError(f"uniform must have shape [num_steps, *x.shape] = {[num_steps, *p.shape]}, "
+                         f"got {list(uniform.shape)}.")
+    return (uniform < p).to(p.dtype)
+
+
+def rate_decode(spikes: torch.Tensor, f_on: float = 100.0, f_off: float = 0.0, dt: float = 1e-3) -> torch.Tensor:
+    r"""The intensities a rate code stands for, read from its time average: :math:`(\bar s - f_{off}dt) / ((f_{on} - f_{off})dt)`.
+
+    The inverse of :func:`rate_probability` applied to the spike rate; unbiased,
+    so it can leave [0, 1] for short trains (clamp it to show it as an image).
+
+    Parameters
+    ----------
+    spikes
+        Time-first spikes ``[T, ...]`` of :func:`rate`.
+    f_on, f_off, dt
+        The code's parameters (``f_on > f_off``).
+
+    Examples
+    --------
+    >>> rate_decode(torch.tensor([[1.0], [0.0], [0.0], [0.0]]), f_on=250.0, dt=1e-3).tolist()  # rate 1/4 per step
+    [1.0]
+    """
+    if not f_on > f_off:
+        raise ValueError(f"f_on must exceed f_off to decode the intensities, got f_on={f_on}, f_off={f_off}.")
+    check_not_empty(spikes, "spikes")
+    return (spikes.float().mean(0) - f_off * dt) / ((f_on - f_off) * dt)
+
+
+def rate_count_interval(
+    x: torch.Tensor, num_steps: int, f_on: float = 100.0, f_off: float = 0.0, dt: float = 1e-3, level: float = 0.95
+) -> Interval:
+    """Where the total spike count of a rate-coded ``x`` falls, over fresh draws, with probability ``level``.
+
+    Each pixel's count is Binomial(``num_steps``, p), independent of the
+    others, so the total has mean ``T sum p`` and variance ``T sum p(1 - p)``;
+    the interval is the normal approximation (the sum of many pixels).
+
+    Examples
+    --------
+    >>> i = rate_count_interval(torch.full((100,), 0.5), 100, f_on=200.0, dt=1e-3)
+    >>> round(i.estimate), round(i.low), round(i.high)
+    (1000, 941, 1059)
+    """
+    num_steps = _check_steps(num_steps)
+    p = rate_probability(x, f_on=f_on, f_off=f_off, dt=dt).double()
+    mean, sd = num_steps * p.sum().item(), math.sqrt(num_steps * (p * (1 - p)).sum().item())
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), e.g. 0.95, got {level}.")
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    return Interval(mean, mean - z * sd, mean + z * sd, level, x.numel(),
+                    f"Binomial spike counts of {x.numel():,} pixels over {num_steps} steps (normal approximation)")
+
+
+def _windows(windows: Sequence[int]) -> list[int]:
+    out = [check_int(t, "windows") for t in windows]
+    if not out:
+        raise ValueError("windows must list at least one window length T (in steps).")
+    return out
+
+
+def rate_readout_rmse(
+    x: torch.Tensor, windows: Sequence[int], repeats: int = 1, f_on: float = 100.0, f_off: float = 0.0,
+    dt: float = 1e-3,
+) -> torch.Tensor:
+    """Error of the intensities read back from the first ``T`` steps of a rate code, for each window ``T``.
+
+    ``repeats`` independent spike trains of ``max(windows)`` steps are drawn;
+    each window's error is the root-mean-square over pixels of
+    :func:`rate_decode` of the train's first ``T`` steps minus ``x`` (a
+    fraction of full scale).
+
+    Returns
+    -------
+    torch.Tensor
+        ``[repeats, len(windows)]`` errors.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> rate_readout_rmse(torch.full((400,), 0.5), [10, 1000], f_on=200.0, dt=1e-3).shape
+    torch.Size([1, 2])
+    """
+    windows = _windows(windows)
+    repeats = check_int(repeats, "repeats")
+    spikes = rate(x.unsqueeze(0).expand(repeats, *x.shape), max(windows), f_on=f_on, f_off=f_off, dt=dt)
+    cumulative = spikes.cumsum(0)
+    errors = []
+    for t in windows:
+        decoded = (cumulative[t - 1] / t - f_off * dt) / ((f_on - f_off) * dt)
+        errors.append((decoded - x).pow(2).flatten(1).mean(1).sqrt())
+    return torch.stack(errors, dim=1)
+
+
+def rate_readout_rmse_expected(
+    x: torch.Tensor, windows: Sequence[int], f_on: float = 100.0, f_off: float = 0.0, dt: float = 1e-3
+) -> torch.Tensor:
+    r"""The error :func:`rate_readout_rmse` expects from the Binomial counts: :math:`\sqrt{\overline{p(1-p)}/T} / ((f_{on} - f_{off})dt)`.
+
+    A pixel's rate over ``T`` steps has variance ``p(1 - p) / T``, so the error
+    falls like ``1/sqrt(T)``: a straight line of slope -1/2 on log-log axes.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in rate_readout_rmse_expected(torch.full((4,), 0.5), [1, 100], f_on=200.0, dt=1e-3).tolist()]
+    [1.5, 0.15]
+    """
+    windows = _windows(windows)
+    p = rate_probability(x, f_on=f_on, f_off=f_off, dt=dt)
+    spread = (p * (1 - p)).mean()
+    return torch.tensor([math.sqrt(spread.item() / t) / ((f_on - f_off) * dt) for t in windows])
 
 
 def latency(

@@ -15,9 +15,8 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
-from ..checks import check_int, check_unit_range
+from ..checks import check_int, check_positive, check_unit_range
 
 __all__ = ["saccade_path", "saccade", "step_current", "ramp_current", "noisy_current"]
 
@@ -76,10 +75,36 @@ def saccade_path(num_steps: int, amplitude: float = 2.0, n_saccades: int = 3) ->
     return torch.stack([dx, dy], dim=1).float()
 
 
+def _psf_matrix(size: int, shifts: torch.Tensor, blur: float) -> torch.Tensor:
+    """``[T, size, size]`` weights: output pixel ``i`` of frame ``t`` sees input pixel ``j`` through a Gaussian at ``i - shift_t``.
+
+    Each row is normalised by the Gaussian's sum over the whole integer lattice,
+    so a uniform scene keeps its brightness at every sub-pixel shift.
+    """
+    grid = torch.arange(size, dtype=torch.float64)
+    dist = grid[None, :, None] - shifts[:, None, None] - grid[None, None, :]
+    weights = torch.exp(-0.5 * (dist / blur) ** 2)
+    reach = int(math.ceil(6 * blur)) + 1
+    lattice = torch.arange(-reach, reach + 1, dtype=torch.float64)
+    phase = shifts - torch.floor(shifts)
+    norm = torch.exp(-0.5 * ((lattice[None, :] - phase[:, None]) / blur) ** 2).sum(dim=1)
+    return weights / norm[:, None, None]
+
+
 def saccade(
-    image: torch.Tensor, num_steps: int, amplitude: float = 2.0, n_saccades: int = 3
+    image: torch.Tensor, num_steps: int, amplitude: float = 2.0, n_saccades: int = 3, blur: float = 0.8
 ) -> torch.Tensor:
-    """Frames of ``image`` translated with sub-pixel precision along :func:`saccade_path`.
+    """Frames of ``image`` moved along :func:`saccade_path` and seen through a lens with a Gaussian blur.
+
+    The image is a scene of Gaussian blobs, one per pixel (a lens's point-spread
+    function of standard deviation ``blur`` pixels), sampled on the sensor's grid
+    at each offset of the path. The blur is then the same at every sub-pixel
+    offset, so the frames change only because the scene moves. Bilinear
+    interpolation (``grid_sample``) does not have this property: it is sharp at
+    whole-pixel offsets and smeared at half pixels, and an event camera, which
+    is most sensitive in the dark, fires for that change of sharpness. On the
+    lab 01 digit it gave a burst of ON events when the digit left its start and
+    of OFF events when it came back.
 
     Parameters
     ----------
@@ -91,27 +116,36 @@ def saccade(
         Length of one saccade in pixels.
     n_saccades
         Number of straight legs (3 for the N-MNIST triangle).
+    blur
+        Standard deviation of the point-spread function in pixels (> 0). At the
+        default 0.8 px the sharpness (sum of squares) of one bright pixel varies
+        by 1.4 % with the sub-pixel offset, at 0.6 px by 24 %, at 1 px by 0.04 %;
+        with bilinear interpolation it varies by a factor of 4.
 
     Returns
     -------
     torch.Tensor
-        ``[num_steps, C, H, W]`` frames (bilinear interpolation, zero outside).
+        ``[num_steps, C, H, W]`` frames in [0, 1] (zero outside the image), of the
+        image's dtype. The first frame is the blurred image itself.
+
+    Examples
+    --------
+    >>> img = torch.zeros(1, 9, 9); img[0, 4, 4] = 1.0
+    >>> frames = saccade(img, num_steps=7, amplitude=1.5)
+    >>> sharpness = frames.pow(2).sum(dim=(1, 2, 3))  # one bright pixel: the same at every offset
+    >>> bool(sharpness.max() / sharpness.min() < 1.02), round(float(frames[3].sum()), 4)
+    (True, 1.0)
     """
     check_unit_range(image, "image")
     if image.dim() == 2:
         image = image.unsqueeze(0)
     if image.dim() != 3:
         raise ValueError(f"image must be [C, H, W] or [H, W], got shape {tuple(image.shape)}.")
+    blur = check_positive(blur, "blur")
     _, h, w = image.shape
     num_steps = check_int(num_steps, "num_steps", minimum=2)
-    offsets = saccade_path(num_steps, amplitude, n_saccades)
-    theta = torch.zeros(num_steps, 2, 3)
-    theta[:, 0, 0] = 1.0
-    theta[:, 1, 1] = 1.0
-    # affine_grid works in [-1, 1] coordinates: a shift of d pixels is 2 d / size
-    theta[:, 0, 2] = -2 * offsets[:, 0] / w
-    theta[:, 1, 2] = -2 * offsets[:, 1] / h
-    batch = image.unsqueeze(0).expand(num_steps, -1, -1, -1)
-    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
-    frames = F.grid_sample(batch, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return frames.clamp(0, 1)
+    offsets = saccade_path(num_steps, amplitude, n_saccades).double()
+    rows = _psf_matrix(h, offsets[:, 1], blur)  # [T, H, H]
+    cols = _psf_matrix(w, offsets[:, 0], blur)  # [T, W, W]
+    frames = torch.einsum("tij,cjl,tkl->tcik", rows, image.double(), cols)
+    return frames.clamp(0, 1).to(image.dtype)

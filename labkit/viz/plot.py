@@ -208,14 +208,15 @@ def spike_movie(
     Returns
     -------
     matplotlib.figure.Figure or IPython.display.HTML
-        The frame strip, or the animation as HTML (JavaScript player).
+        The frame strip, or the animation as HTML (JavaScript player), which is
+        also displayed: end the cell with ``;`` so that neither is shown twice.
     """
     s = _numpy(spikes)
     s = s.reshape(s.shape[0], *s.shape[-2:])
     if is_static() if static is None else static:
         steps = np.linspace(0, s.shape[0] - 1, n_static).round().astype(int).tolist()
         return spike_frames(s, steps, title=title)
-    from IPython.display import HTML
+    from IPython.display import HTML, display
     from matplotlib.animation import FuncAnimation
 
     signed = (s < 0).any()
@@ -232,6 +233,7 @@ def spike_movie(
     anim = FuncAnimation(fig, update, frames=s.shape[0], interval=interval_ms, blit=False)
     html = HTML(anim.to_jshtml())
     plt.close(fig)
+    display(html)  # shown from inside a loop or an if too; the cell's `;` keeps the return value from showing again
     return html
 
 
@@ -259,15 +261,26 @@ def curves(
     xlabel: str,
     ylabel: str,
     logx: bool = False,
+    logy: bool = False,
+    references: Mapping[str, Sequence[float]] | None = None,
 ) -> plt.Figure:
-    """Line plot of one or more named series against a shared x axis."""
+    """Line plot of one or more named series against a shared x axis.
+
+    ``references`` are drawn as dashed black-grey lines without markers (a
+    prediction, a slope to compare with); ``logx``/``logy`` make the axes
+    logarithmic (both: a power law is a straight line).
+    """
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for name, y in ys.items():
         ax.plot(x, _numpy(y), marker="o", ms=3, label=name)
+    for k, (name, y) in enumerate((references or {}).items()):
+        ax.plot(x, _numpy(y), ls=("--", ":", "-.")[k % 3], color="0.35", lw=1.2, label=name)
     if logx:
         ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    if len(ys) > 1:
+    if len(ys) + len(references or {}) > 1:
         ax.legend()
     return fig
 
@@ -302,6 +315,18 @@ def encoding_overview(spikes: torch.Tensor, title: str, dt: float | None = None)
     return fig
 
 
+def _epoch_ticks(ax: plt.Axes, epochs: Sequence[int], most: int = 10) -> None:
+    """Whole-number epoch ticks: one per epoch up to ``most`` epochs (even a run of one or two), else spaced out."""
+    if not epochs:
+        return
+    if len(epochs) <= most:
+        ax.set_xticks(epochs)
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+    else:
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+
+
 def learning_curves(histories: Mapping[str, "object"], title: str) -> plt.Figure:
     """Loss and accuracy per epoch of one or more :class:`labkit.train.History`, labelled with their data.
 
@@ -321,8 +346,9 @@ def learning_curves(histories: Mapping[str, "object"], title: str) -> plt.Figure
     val_label = val_names[0] if len(val_names) == 1 else "validation data"
     ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss: training batches and validation")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"Accuracy on {val_label}")
+    epochs = sorted({int(e) for h in histories.values() for e in h.epoch})
     for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+        _epoch_ticks(ax, epochs)
     ax_loss.legend(fontsize="small")
     if ax_acc.lines:
         ax_acc.legend(fontsize="small")

@@ -152,6 +152,8 @@ def course(quick: bool) -> list[tuple[str, int, dict[str, Any]]]:
     return [
         *[("mnist-snn", 0, {"surrogate": s}) for s in
           ("fast_sigmoid:25", "fast_sigmoid:5", "atan:2", "sigmoid:5", "straight_through")],
+        *[("mnist-snn", seed, {"surrogate": s}) for seed in (1, 2) for s in  # lab 02 compares surrogates over 3 seeds
+          ("fast_sigmoid:25", "fast_sigmoid:5", "atan:2", "sigmoid:5", "straight_through")],
         ("cifar-cnn", 0, {}), ("cifar-snn", 0, {}),
         ("alexnet-cifar", 0, {}),
         *[(name, seed, {}) for seed in (0, 1) for name in ("resnet-ann", "resnet-snn")],

@@ -130,8 +130,28 @@ def _module_files(module: str) -> set[Path]:
     return {path.with_suffix(".py")} if path.with_suffix(".py").exists() else set()
 
 
+def _package_exports(package: Path) -> dict[str, Path]:
+    """The names a package's ``__init__`` imports from its own modules, each with the file it comes from."""
+    init = package / "__init__.py"
+    exports: dict[str, Path] = {}
+    if not init.exists():
+        return exports
+    for node in ast.parse(init.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            for alias in node.names:
+                target = package.joinpath(*(node.module.split(".") if node.module else [alias.name]))
+                if target.with_suffix(".py").exists():
+                    exports[alias.asname or alias.name] = target.with_suffix(".py")
+    return exports
+
+
 def _imported_files(file: Path) -> set[Path]:
-    """The ``labkit`` files that ``file`` imports (relative or absolute imports)."""
+    """The ``labkit`` files that ``file`` imports (relative or absolute imports).
+
+    ``from ..spiking import LIF`` counts the file that defines ``LIF`` (through
+    the package's ``__init__``), not the whole package, so that editing the
+    event-camera emulator does not change the key of every spiking network.
+    """
     parts = ("labkit", *file.relative_to(_PACKAGE).with_suffix("").parts)
     found: set[Path] = set()
     for node in ast.walk(ast.parse(file.read_text())):
@@ -141,6 +161,12 @@ def _imported_files(file: Path) -> set[Path]:
         elif isinstance(node, ast.ImportFrom):
             base = ".".join(parts[:len(parts) - node.level]) if node.level else ""
             module = ".".join(p for p in (base, node.module or "") if p)
+            package = _PACKAGE.joinpath(*module.split(".")[1:]) if module.startswith("labkit") else None
+            exports = _package_exports(package) if package is not None and package.is_dir() else {}
+            names = [alias.name for alias in node.names]
+            if exports and all(name in exports or (package / f"{name}.py").exists() for name in names):
+                found |= {exports.get(name, package / f"{name}.py") for name in names}
+                continue
             found |= _module_files(module)
             for alias in node.names:  # ``from . import functional`` names a module
                 found |= _module_files(f"{module}.{alias.name}") if (_PACKAGE.joinpath(
