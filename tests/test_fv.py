@@ -145,11 +145,34 @@ def test_neuron_objective_target_and_sign():
         objectives.neuron("x", 1, (4, 0))(acts)
 
 
-def test_layer_objective_is_mean_square():
+def test_layer_objective_is_mean_square_of_the_rectified_activation():
     acts = _acts()
-    expected = acts["x"].pow(2).flatten(1).mean(1)
+    expected = acts["x"].clamp_min(0).pow(2).flatten(1).mean(1)
     assert torch.allclose(objectives.layer("x")(acts), expected)
     assert (objectives.layer("x")(acts) >= 0).all()
+
+
+def test_layer_objective_does_not_reward_negative_responses():
+    """DeepDream on a convolution read before its ReLU equals DeepDream on the ReLU's output.
+
+    Squaring the raw output would reward a unit pushed far below zero (silent after
+    the ReLU) as much as one driven far above it, and gradient ascent would then
+    deepen negative responses.
+    """
+    assert objectives.layer("x")({"x": torch.full((2, 3, 4, 4), -5.0)}).tolist() == [0.0, 0.0]
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    x = torch.rand(2, 3, 8, 8, requires_grad=True)
+    acts = objectives.activations(net, x, ["0", "1"])
+    pre, post = objectives.layer("0")(acts), objectives.layer("1")(acts)
+    torch.testing.assert_close(pre, post)
+    assert (acts["0"] < 0).any()  # some responses are negative, so the two objectives could differ
+    # an input that drives every unit below zero gets no gradient to push it further down
+    with torch.no_grad():
+        net[0].bias.fill_(-100.0)
+    y = torch.rand(1, 3, 8, 8, requires_grad=True)
+    objectives.layer("0")(objectives.activations(net, y, ["0"])).sum().backward()
+    assert y.grad.abs().max() == 0
 
 
 def test_objective_algebra():
