@@ -283,8 +283,9 @@ def bars(
     for name, (low, high) in errors.items():  # the value above the interval, so the two never overlap
         i, h = names.index(name), values[name]
         ax.errorbar(i, h, yerr=[[max(h - low, 0.0)], [max(high - h, 0.0)]], color="black", capsize=4, lw=1.2)
-        ax.annotate(fmt.format(h), (i, max(h, high)), xytext=(0, 2), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=9)
+        below = h < 0  # a negative bar gets its value under the interval
+        ax.annotate(fmt.format(h), (i, min(h, low) if below else max(h, high)), xytext=(0, -2 if below else 2),
+                    textcoords="offset points", ha="center", va="top" if below else "bottom", fontsize=9)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.margins(y=0.15)
