@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -250,3 +251,23 @@ def test_score_and_random_crops():
     a = fv.random_crops(torch.rand(5, 3, 10, 10, generator=_gen(1)), n=3, size=8, generator=_gen(2))
     b = fv.random_crops(torch.rand(5, 3, 10, 10, generator=_gen(1)), n=3, size=8, generator=_gen(2))
     assert torch.equal(a, b)
+
+
+# ----------------------------------------------------------------- evidence
+def test_evidence_compares_with_the_most_exciting_natural_crop():
+    net = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU())
+    with torch.no_grad():
+        net[0].weight.fill_(1.0)
+        net[0].bias.fill_(-2.5)  # nearly silent: only very bright crops excite channel 0
+    obj = objectives.channel("1", 0)
+    crops = torch.rand(200, 3, 4, 4, generator=_gen(0))
+    ev = fv.evidence(net, obj, torch.full((1, 3, 4, 4), 0.5), torch.ones(1, 3, 4, 4), crops)
+    assert ev.start == 0.0 and ev.optimised == pytest.approx(0.5)
+    assert 0 < ev.natural_mean < ev.natural_max < ev.optimised and ev.exceeds_all
+    assert ev.active_fraction < 0.5  # few crops excite it at all ...
+    assert ev.optimised / ev.natural_mean > 10 * ev.over_max  # ... so a ratio to the mean would exaggerate
+    silent = fv.Evidence(0.0, 0.3, np.zeros(5))
+    assert silent.over_max == float("inf") and silent.over_max_text().startswith("∞")
+    assert fv.Evidence(0.0, 0.0, np.zeros(5)).over_max_text() == "– (silent)"
+    with pytest.raises(ValueError, match="random_crops"):
+        fv.evidence(net, obj, torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), torch.rand(5, 3, 8, 8))
