@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -145,11 +146,34 @@ def test_neuron_objective_target_and_sign():
         objectives.neuron("x", 1, (4, 0))(acts)
 
 
-def test_layer_objective_is_mean_square():
+def test_layer_objective_is_mean_square_of_the_rectified_activation():
     acts = _acts()
-    expected = acts["x"].pow(2).flatten(1).mean(1)
+    expected = acts["x"].clamp_min(0).pow(2).flatten(1).mean(1)
     assert torch.allclose(objectives.layer("x")(acts), expected)
     assert (objectives.layer("x")(acts) >= 0).all()
+
+
+def test_layer_objective_does_not_reward_negative_responses():
+    """DeepDream on a convolution read before its ReLU equals DeepDream on the ReLU's output.
+
+    Squaring the raw output would reward a unit pushed far below zero (silent after
+    the ReLU) as much as one driven far above it, and gradient ascent would then
+    deepen negative responses.
+    """
+    assert objectives.layer("x")({"x": torch.full((2, 3, 4, 4), -5.0)}).tolist() == [0.0, 0.0]
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU())
+    x = torch.rand(2, 3, 8, 8, requires_grad=True)
+    acts = objectives.activations(net, x, ["0", "1"])
+    pre, post = objectives.layer("0")(acts), objectives.layer("1")(acts)
+    torch.testing.assert_close(pre, post)
+    assert (acts["0"] < 0).any()  # some responses are negative, so the two objectives could differ
+    # an input that drives every unit below zero gets no gradient to push it further down
+    with torch.no_grad():
+        net[0].bias.fill_(-100.0)
+    y = torch.rand(1, 3, 8, 8, requires_grad=True)
+    objectives.layer("0")(objectives.activations(net, y, ["0"])).sum().backward()
+    assert y.grad.abs().max() == 0
 
 
 def test_objective_algebra():
@@ -227,3 +251,23 @@ def test_score_and_random_crops():
     a = fv.random_crops(torch.rand(5, 3, 10, 10, generator=_gen(1)), n=3, size=8, generator=_gen(2))
     b = fv.random_crops(torch.rand(5, 3, 10, 10, generator=_gen(1)), n=3, size=8, generator=_gen(2))
     assert torch.equal(a, b)
+
+
+# ----------------------------------------------------------------- evidence
+def test_evidence_compares_with_the_most_exciting_natural_crop():
+    net = nn.Sequential(nn.Conv2d(3, 2, 1), nn.ReLU())
+    with torch.no_grad():
+        net[0].weight.fill_(1.0)
+        net[0].bias.fill_(-2.5)  # nearly silent: only very bright crops excite channel 0
+    obj = objectives.channel("1", 0)
+    crops = torch.rand(200, 3, 4, 4, generator=_gen(0))
+    ev = fv.evidence(net, obj, torch.full((1, 3, 4, 4), 0.5), torch.ones(1, 3, 4, 4), crops)
+    assert ev.start == 0.0 and ev.optimised == pytest.approx(0.5)
+    assert 0 < ev.natural_mean < ev.natural_max < ev.optimised and ev.exceeds_all
+    assert ev.active_fraction < 0.5  # few crops excite it at all ...
+    assert ev.optimised / ev.natural_mean > 10 * ev.over_max  # ... so a ratio to the mean would exaggerate
+    silent = fv.Evidence(0.0, 0.3, np.zeros(5))
+    assert silent.over_max == float("inf") and silent.over_max_text().startswith("∞")
+    assert fv.Evidence(0.0, 0.0, np.zeros(5)).over_max_text() == "– (silent)"
+    with pytest.raises(ValueError, match="random_crops"):
+        fv.evidence(net, obj, torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), torch.rand(5, 3, 8, 8))

@@ -112,3 +112,59 @@ def test_random_crop_flip_keeps_pixels_and_is_identity_in_eval():
     assert torch.equal(aug.eval()(x), x)
     with pytest.raises(ValueError, match="padding"):
         RandomCropFlip(padding=-1)
+
+
+def test_dead_units_marks_units_silent_on_every_image():
+    x = torch.tensor([[0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 1e-9, 0.0], [0.0, 2.0, 0.0, 0.0]])
+    assert reg.dead_units(x).tolist() == [True, False, False, True]
+    assert reg.dead_units(x, tol=1e-6).tolist() == [True, False, True, True]
+    with pytest.raises(ValueError, match=r"\[N, D\]"):
+        reg.dead_units(torch.zeros(3))
+
+
+def test_r2_bootstrap_matches_r2_and_resolves_only_real_differences():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(800, 4, generator=g)
+    good = y + 0.5 * torch.randn(800, 4, generator=g)
+    same = y + 0.5 * torch.randn(800, 4, generator=g)  # as good as `good`, other noise
+    one = reg.r2_bootstrap([(good, y)], n_boot=500)
+    assert one.estimate == pytest.approx(reg.r2_score(good, y))
+    assert one.low < one.estimate < one.high
+    assert one.method == "bootstrap over 800 test images"
+    diff = reg.r2_bootstrap([(good, y), (y + 2 * torch.randn(800, 4, generator=g), y)], n_boot=500)
+    assert diff.low > 0
+    tie = reg.r2_bootstrap([(good, y), (same, y)], n_boot=500)
+    assert tie.low < 0 < tie.high
+    # a contrast of four maps, and targets of different widths (the two directions of a map)
+    y2 = torch.randn(800, 2, generator=g)
+    four = reg.r2_bootstrap([(good, y), (y2, y2), (same, y), (y2, y2)], combine=lambda r: (r[0] - r[1]) - (r[2] - r[3]),
+                            n_boot=200)
+    assert four.estimate == pytest.approx(reg.r2_score(good, y) - reg.r2_score(same, y))
+    with pytest.raises(ValueError, match="same images"):
+        reg.r2_bootstrap([(good, y), (good[:10], y[:10])])
+    with pytest.raises(ValueError, match="combine"):
+        reg.r2_bootstrap([(good, y)] * 3)
+
+
+def test_participation_ratio_bootstrap_ignores_dead_units_and_orders_spaces():
+    g = torch.Generator().manual_seed(0)
+    wide = torch.randn(300, 6, generator=g)
+    narrow = torch.randn(300, 1, generator=g) * torch.ones(1, 6) + 0.1 * torch.randn(300, 6, generator=g)
+    padded = torch.cat([wide, torch.zeros(300, 10)], dim=1)  # ten dead units add no dimension
+    single = reg.participation_ratio_bootstrap([padded], n_boot=100)
+    assert single.estimate == pytest.approx(reg.participation_ratio(wide))
+    diff = reg.participation_ratio_bootstrap([wide, narrow], n_boot=100)
+    assert diff.low > 3
+
+
+def test_gap_verdict_words_follow_the_intervals():
+    from labkit.stats import Interval
+
+    def iv(e, lo, hi):
+        return Interval(e, lo, hi, 0.95, 100, "toy")
+
+    positive, negative, unclear = iv(0.1, 0.05, 0.15), iv(-0.1, -0.15, -0.05), iv(0.01, -0.02, 0.04)
+    assert reg.gap_verdict(positive, negative, iv(0.0, -0.01, 0.01)) == "reverses"
+    assert reg.gap_verdict(positive, unclear, iv(-0.09, -0.12, -0.06)) == "narrows"
+    assert reg.gap_verdict(positive, iv(0.2, 0.15, 0.25), iv(0.1, 0.05, 0.15)) == "widens"
+    assert reg.gap_verdict(positive, positive, iv(0.0, -0.03, 0.03)) == "does not measurably change"

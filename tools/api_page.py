@@ -27,7 +27,7 @@ sections = [
   "labkit.analysis", None, [("labkit.analysis.record", False), ("labkit.analysis.regression", True), ("labkit.analysis.cka", True),
    ("labkit.analysis.similarity", False), ("labkit.analysis.receptive", True), ("labkit.analysis.attacks", True)]),
  ("Feature visualisation: `labkit.fv`", "Images that drive a unit (lab 04), in Lucent's split: image parameterisations, seeded transforms, objectives, and the optimisation loop.",
-  "labkit.fv", None, [("labkit.fv.param", True), ("labkit.fv.transform", True), ("labkit.fv.objectives", True), ("labkit.fv.render", False)]),
+  "labkit.fv", None, [("labkit.fv.param", True), ("labkit.fv.transform", True), ("labkit.fv.objectives", True), ("labkit.fv.render", False), ("labkit.fv.evidence", False)]),
  ("Figures: `labkit.viz`", "One plot style for the whole book, the figures of spikes, curves and learned features, and sliders that become static figures in the built book.",
   "labkit.viz", None, [("labkit.viz.plot", True), ("labkit.viz.learned", True), ("labkit.viz.widgets", False)]),
  ("The model catalogue: `labkit.zoo`", "Every network of the course by name, trained once and shared by the labs, or AlexNet with ImageNet weights when they can be had.",

@@ -4,6 +4,11 @@ Workflow: :func:`extract_features` from both networks on the same images, fit a
 map in each direction with :func:`train_map` (gradient descent, identical settings
 for both directions) and check it against the closed-form :func:`ridge_map`, then
 score predictions with :func:`map_metrics` and compare with :func:`mean_baseline`.
+Every comparison of two maps is a difference of scores measured on the same test
+images, so :func:`r2_bootstrap` puts a bootstrap interval over those images around
+it (:mod:`labkit.stats`), and :func:`gap_verdict` says in words what an experiment
+did to the gap between two directions. :func:`dead_units` and
+:func:`participation_ratio` describe how many dimensions a feature space uses.
 
 Examples
 --------
@@ -17,13 +22,15 @@ Examples
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..data import tensor_loader
+from ..stats import Interval, bootstrap
 from ..train import History, fit
 from .record import record_features
 
@@ -39,6 +46,10 @@ __all__ = [
     "mean_baseline",
     "standardizer",
     "participation_ratio",
+    "dead_units",
+    "r2_bootstrap",
+    "participation_ratio_bootstrap",
+    "gap_verdict",
 ]
 
 
@@ -260,3 +271,187 @@ def participation_ratio(x: torch.Tensor) -> float:
     if eig.sum() == 0:
         raise ValueError("x has zero variance: the participation ratio is undefined.")
     return (eig.sum() ** 2 / (eig ** 2).sum()).item()
+
+
+def dead_units(x: torch.Tensor, tol: float = 0.0) -> torch.Tensor:
+    """Which feature dimensions never respond: ``|x| <= tol`` for every sample (a ``[D]`` boolean mask).
+
+    A ReLU unit whose input is negative for every image (a "dead" unit), or a
+    spiking neuron that never fires, carries no information about the images;
+    such units add dimensions to a feature space but no variance.
+
+    >>> dead_units(torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])).tolist()
+    [True, False, False]
+    """
+    if x.dim() != 2 or len(x) == 0:
+        raise ValueError(f"x must be [N, D] features of N >= 1 samples, got shape {tuple(x.shape)}.")
+    return (x.abs() <= tol).all(dim=0)
+
+
+def _image_indices(n: int) -> np.ndarray:
+    return np.arange(n, dtype=float)
+
+
+def r2_bootstrap(
+    maps: Sequence[tuple[torch.Tensor, torch.Tensor]],
+    combine: Callable[[np.ndarray], float] | None = None,
+    *,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Bootstrap interval over test images of an R² or of a combination of several measured on the same images.
+
+    Each resample draws test images with replacement, recomputes every map's
+    ``R² = 1 - SSE / SST`` on those images (the target mean stays that of all test
+    images), and applies ``combine`` to the vector of R² values. Because all maps
+    are scored on the same resampled images, what they share (easy and hard
+    images) cancels in a difference.
+
+    Parameters
+    ----------
+    maps
+        ``(pred, true)`` pairs ``[N, D_k]``, one per map, the same ``N`` images in
+        the same order (the ``D_k`` may differ: the two directions of a map).
+    combine
+        ``combine(r2s) -> float``. Default: the R² itself for one map, the
+        difference ``r2s[0] - r2s[1]`` for two.
+    n_boot, level, seed
+        Resamples, confidence level and resampling seed (as in :func:`labkit.stats.bootstrap`).
+
+    Returns
+    -------
+    labkit.stats.Interval
+        ``estimate`` is ``combine`` on all test images.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> y = torch.randn(500, 3, generator=g)
+    >>> good, poor = y + 0.3 * torch.randn(500, 3, generator=g), y + torch.randn(500, 3, generator=g)
+    >>> diff = r2_bootstrap([(good, y), (poor, y)])
+    >>> round(diff.estimate, 2), diff.low > 0
+    (0.84, True)
+    """
+    if not maps:
+        raise ValueError("maps is empty: give at least one (pred, true) pair.")
+    n = len(maps[0][1])
+    sse, sst = [], []
+    for k, (pred, true) in enumerate(maps):
+        _check_pair(pred, true)
+        if len(true) != n:
+            raise ValueError(f"maps[{k}] has {len(true)} images, maps[0] has {n}: score every map on the same images.")
+        t = true.double()
+        sse.append(((pred.double() - t) ** 2).sum(1).numpy())
+        sst.append(((t - t.mean(0)) ** 2).sum(1).numpy())
+    sse_m, sst_m = np.stack(sse), np.stack(sst)  # [maps, N]
+    if np.any(sst_m.sum(1) == 0):
+        raise ValueError("a target has zero variance: R^2 is undefined.")
+    if combine is None:
+        if len(maps) > 2:
+            raise ValueError(f"{len(maps)} maps: say how to combine their R² values with combine=.")
+        combine = (lambda r: r[0]) if len(maps) == 1 else (lambda r: r[0] - r[1])
+
+    def statistic(idx: np.ndarray) -> float:
+        i = idx.astype(int)
+        return float(combine(1.0 - sse_m[:, i].sum(1) / sst_m[:, i].sum(1)))
+
+    return bootstrap(_image_indices(n), statistic, n_boot=n_boot, level=level, seed=seed, unit="test images")
+
+
+def _pr_from_cov(c: torch.Tensor) -> float:
+    trace = torch.diagonal(c).sum()
+    return (trace ** 2 / (c ** 2).sum()).item() if trace > 0 else float("nan")
+
+
+def participation_ratio_bootstrap(
+    xs: Sequence[torch.Tensor],
+    combine: Callable[[np.ndarray], float] | None = None,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval:
+    """Bootstrap interval over images of a participation ratio, or of a difference of two on the same images.
+
+    Uses ``PR = tr(C)^2 / ||C||_F^2`` (the same as :func:`participation_ratio`,
+    without an eigendecomposition) on the units that respond at all.
+
+    Parameters
+    ----------
+    xs
+        Feature matrices ``[N, D_k]`` of the same ``N`` images.
+    combine
+        ``combine(prs) -> float``; default: the ratio for one matrix, the
+        difference ``prs[0] - prs[1]`` for two.
+    n_boot, level, seed
+        As in :func:`labkit.stats.bootstrap`.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> wide, narrow = torch.randn(400, 8, generator=g), torch.randn(400, 1, generator=g) * torch.ones(1, 8)
+    >>> pr = participation_ratio_bootstrap([wide, narrow], n_boot=200)
+    >>> round(participation_ratio(wide), 1), pr.low > 5
+    (7.8, True)
+    """
+    if not xs:
+        raise ValueError("xs is empty: give at least one [N, D] feature matrix.")
+    n = len(xs[0])
+    live = []
+    for k, x in enumerate(xs):
+        if x.dim() != 2 or len(x) != n or n < 2:
+            raise ValueError(f"xs[{k}] must be [N, D] with N = {n} >= 2 (the same images), got {tuple(x.shape)}.")
+        live.append(x[:, ~dead_units(x)].double())
+    if combine is None:
+        if len(xs) > 2:
+            raise ValueError(f"{len(xs)} matrices: say how to combine their ratios with combine=.")
+        combine = (lambda r: r[0]) if len(xs) == 1 else (lambda r: r[0] - r[1])
+
+    def statistic(idx: np.ndarray) -> float:
+        i = torch.as_tensor(idx.astype(int))
+        prs = []
+        for x in live:
+            xi = x[i]
+            xc = xi - xi.mean(0)
+            prs.append(_pr_from_cov(xc.T @ xc / (len(xi) - 1)))
+        return float(combine(np.array(prs)))
+
+    return bootstrap(_image_indices(n), statistic, n_boot=n_boot, level=level, seed=seed, unit="test images")
+
+
+def gap_verdict(before: Interval, after: Interval, change: Interval) -> str:
+    """What an experiment did to the gap between two directions, in words an interval supports.
+
+    Parameters
+    ----------
+    before, after
+        Intervals of the gap (e.g. R² of one direction minus the other) without
+        and with the experiment, on the same test images.
+    change
+        Interval of ``|after| - |before|``, bootstrapped on the same images.
+
+    Returns
+    -------
+    str
+        ``"reverses"`` when both gaps are resolved and of opposite signs;
+        ``"narrows"`` or ``"widens"`` when the change of its size is resolved;
+        otherwise ``"does not measurably change"``.
+
+    Examples
+    --------
+    >>> I = lambda e, lo, hi: Interval(e, lo, hi, 0.95, 100, "toy")
+    >>> gap_verdict(I(0.15, 0.12, 0.18), I(-0.10, -0.13, -0.07), I(-0.05, -0.09, -0.01))
+    'reverses'
+    >>> gap_verdict(I(0.15, 0.12, 0.18), I(0.13, 0.10, 0.16), I(-0.02, -0.03, -0.01))
+    'narrows'
+    >>> gap_verdict(I(0.15, 0.12, 0.18), I(0.14, 0.10, 0.18), I(-0.01, -0.04, 0.02))
+    'does not measurably change'
+    """
+    if before.excludes(0) and after.excludes(0) and (before.estimate > 0) != (after.estimate > 0):
+        return "reverses"
+    if change.high < 0:
+        return "narrows"
+    if change.low > 0:
+        return "widens"
+    return "does not measurably change"

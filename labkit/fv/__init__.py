@@ -3,7 +3,8 @@
 * :mod:`labkit.fv.param` - image parameterisations (Fourier space, decorrelated colour);
 * :mod:`labkit.fv.transform` - random pad, jitter, scale and rotation, seeded;
 * :mod:`labkit.fv.objectives` - layer, channel and neuron objectives on layers read by name;
-* :mod:`labkit.fv.render` - the optimisation loop, snapshots and objective curve.
+* :mod:`labkit.fv.render` - the optimisation loop, snapshots and objective curve;
+* :mod:`labkit.fv.evidence` - the optimised image against natural images (their maximum, not their mean).
 
 Examples
 --------
@@ -19,6 +20,8 @@ torch.Size([1, 3, 16, 16])
 from __future__ import annotations
 
 from . import objectives, param, transform
+from .evidence import Evidence, evidence
 from .render import RenderResult, random_crops, render, score
 
-__all__ = ["objectives", "param", "transform", "render", "score", "random_crops", "RenderResult"]
+__all__ = ["objectives", "param", "transform", "render", "score", "random_crops", "RenderResult", "evidence",
+           "Evidence"]

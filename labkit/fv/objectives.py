@@ -4,7 +4,7 @@ An :class:`Objective` maps the activations of named layers (a dict from layer
 name to ``[B, C, H, W]`` tensor) to one value **per image** ``[B]``, the quantity
 to be *maximised*. Three granularities (Olah et al., 2017):
 
-* :func:`layer` - a whole layer (DeepDream: mean squared activation);
+* :func:`layer` - a whole layer (DeepDream: mean squared rectified activation);
 * :func:`channel` - one feature map: mean activation of channel ``c`` over positions;
 * :func:`neuron` - one unit: channel ``c`` at one spatial position ``(row, col)``.
 
@@ -106,19 +106,26 @@ def _check_channel(act: torch.Tensor, name: str, c: int) -> None:
 
 
 def layer(name: str) -> Objective:
-    """The whole layer: mean of the squared activation over channels and positions (DeepDream).
+    """The whole layer: mean of the squared *rectified* activation over channels and positions (DeepDream).
 
-    Squaring rewards strong responses of either sign, so every unit of the layer
-    pulls the image towards what it already responds to.
+    DeepDream maximises the squared output of a layer's ReLUs, so every unit
+    pulls the image towards what it already responds to, the more so the more it
+    responds. The objectives of this course read a convolution's output *before*
+    its ReLU; squaring that directly would also reward strongly *negative*
+    responses (a unit pushed far below its threshold, silent after the ReLU), so
+    the activation is rectified first: ``mean(relu(a)^2)``. On a layer that is
+    already rectified (a ReLU's output) the rectification changes nothing.
 
     Examples
     --------
     >>> layer("x")({"x": torch.full((1, 2, 3, 3), 2.0)}).tolist()
     [4.0]
+    >>> layer("x")({"x": torch.full((1, 2, 3, 3), -2.0)}).tolist()  # silenced units earn nothing
+    [0.0]
     """
     def fn(acts: Mapping[str, torch.Tensor]) -> torch.Tensor:
         act = acts[name]
-        return act.pow(2).flatten(1).mean(1)
+        return torch.relu(act).pow(2).flatten(1).mean(1)
 
     return Objective(fn, [name], f"layer {name}")
 

@@ -28,6 +28,7 @@ __all__ = [
     "kernel_tiles",
     "kernel_channels",
     "colour_energy",
+    "spatial_energy",
     "image_matrix",
     "steps_strip",
     "activation_evidence",
@@ -92,6 +93,50 @@ def colour_energy(weight: torch.Tensor) -> np.ndarray:
     total = (w ** 2).sum(axis=(1, 2, 3))
     chroma = ((w - lum) ** 2).sum(axis=(1, 2, 3))
     return chroma / np.maximum(total, 1e-12)
+
+
+def spatial_energy(weight: torch.Tensor) -> dict[str, np.ndarray]:
+    """How each kernel's energy splits into a flat patch, a linear ramp (a soft edge) and finer structure.
+
+    Every channel of a ``k x k`` kernel is projected on three orthogonal parts:
+    its mean (a **flat** patch of one colour), the best plane through it minus
+    that mean (a **ramp**: light on one side, dark on the other, i.e. a soft
+    edge across the whole window), and the rest (**finer** structure: bars,
+    spots, centre-surround, texture). The three fractions of the kernel's
+    energy add up to 1. ``ramp_angle`` is the direction in which the ramp rises,
+    in degrees (0: towards the right, 90: towards the bottom row, as drawn).
+
+    Returns
+    -------
+    dict
+        ``"flat"``, ``"ramp"``, ``"finer"`` (each ``[N]``, in ``[0, 1]``) and ``"ramp_angle"``.
+
+    Examples
+    --------
+    >>> flat = torch.ones(1, 3, 5, 5)
+    >>> ramp = torch.linspace(-1, 1, 5).expand(1, 3, 5, 5)  # rises from left to right
+    >>> spot = torch.zeros(1, 3, 5, 5); spot[..., 2, 2] = 1.0; spot -= spot.mean()
+    >>> parts = spatial_energy(torch.cat([flat, ramp, spot]))
+    >>> [round(float(parts[p][i]), 3) for i, p in enumerate(["flat", "ramp", "finer"])], round(float(parts["ramp_angle"][1]))
+    ([1.0, 1.0, 1.0], 0)
+    """
+    w = _numpy(weight).astype(np.float64)
+    if w.ndim != 4:
+        raise ValueError(f"expected kernels [N, C, k, k], got shape {w.shape}.")
+    n, c, kh, kw = w.shape
+    yy, xx = np.mgrid[0:kh, 0:kw]
+    x, y = (xx - (kw - 1) / 2).ravel(), (yy - (kh - 1) / 2).ravel()
+    flat_w = w.reshape(n, c, -1)
+    total = np.maximum((flat_w ** 2).sum(axis=(1, 2)), 1e-12)
+    mean = flat_w.mean(axis=2)  # [N, C]
+    bx = (flat_w * x).sum(axis=2) / (x ** 2).sum()  # slopes of the best plane, per channel
+    by = (flat_w * y).sum(axis=2) / (y ** 2).sum()
+    flat_part = (mean ** 2).sum(axis=1) * kh * kw
+    ramp_part = (bx ** 2).sum(axis=1) * (x ** 2).sum() + (by ** 2).sum(axis=1) * (y ** 2).sum()
+    # the ramp of the luminance (channel mean) gives the direction of the edge
+    angle = np.degrees(np.arctan2(by.mean(axis=1), bx.mean(axis=1)))
+    return {"flat": flat_part / total, "ramp": ramp_part / total,
+            "finer": np.clip(1 - (flat_part + ramp_part) / total, 0.0, 1.0), "ramp_angle": angle}
 
 
 def kernel_tiles(weight: torch.Tensor, title: str, ncols: int | None = None,

@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from typing import Mapping, Sequence
 
 import matplotlib as mpl
@@ -242,15 +243,57 @@ def bars(
     title: str,
     ylabel: str,
     fmt: str = "{:.3f}",
+    errors: Mapping[str, tuple[float, float]] | None = None,
+    wrap: int = 14,
 ) -> plt.Figure:
-    """Bar chart of named values, each bar annotated with its value."""
-    fig, ax = plt.subplots(figsize=(5, 3))
+    """Bar chart of named values, each bar annotated with its value.
+
+    Parameters
+    ----------
+    values
+        Bar heights by name.
+    title, ylabel
+        Figure title and y-axis label (with units).
+    fmt
+        Format of the value written on each bar.
+    errors
+        Optional ``(low, high)`` interval per name (e.g. a
+        :class:`labkit.stats.Interval`'s ends), drawn as an error bar.
+    wrap
+        Names longer than this many characters are broken into lines (at
+        spaces), and the figure widens with the number of bars, so tick labels
+        never overlap.
+
+    Examples
+    --------
+    >>> fig = bars({"a": 0.5, "a longer name for b": 0.7}, "T", "R²", errors={"a": (0.4, 0.6)})
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['a', 'a longer name\\nfor b']
+    """
     names, heights = list(values), list(values.values())
-    drawn = ax.bar(names, heights, color=plt.rcParams["axes.prop_cycle"].by_key()["color"][: len(names)])
-    ax.bar_label(drawn, labels=[fmt.format(v) for v in heights], fontsize=9)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.0 + 1.3 * len(names)), 3.2))
+    labels = [textwrap.fill(name, wrap, break_long_words=False) for name in names]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    drawn = ax.bar(range(len(names)), heights, color=[colours[i % len(colours)] for i in range(len(names))])
+    ax.set_xticks(range(len(names)), labels)
+    errors = dict(errors or {})
+    for name in errors:
+        if name not in values:
+            raise KeyError(f"errors names {name!r}, which is not among the bars {names}.")
+    ax.bar_label(drawn, labels=["" if n in errors else fmt.format(v) for n, v in values.items()], fontsize=9,
+                 padding=2)
+    for name, (low, high) in errors.items():  # the value above the interval, so the two never overlap
+        i, h = names.index(name), values[name]
+        ax.errorbar(i, h, yerr=[[max(h - low, 0.0)], [max(high - h, 0.0)]], color="black", capsize=4, lw=1.2)
+        below = h < 0  # a negative bar gets its value under the interval
+        ax.annotate(fmt.format(h), (i, min(h, low) if below else max(h, high)), xytext=(0, -2 if below else 2),
+                    textcoords="offset points", ha="center", va="top" if below else "bottom", fontsize=9)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.margins(y=0.15)
+    if any(h < 0 for h in heights):
+        ax.axhline(0, color="black", lw=0.8)
+    fig.tight_layout()
     return fig
 
 
@@ -393,12 +436,17 @@ def histograms(
     ylabel: str = "count",
     log: bool = True,
 ) -> plt.Figure:
-    """One histogram panel per named tensor (all values pooled), with its mean in the panel title."""
+    """One histogram panel per named tensor (all values pooled), with its mean in the panel title.
+
+    With ``log``, a panel whose bin counts span at least a decade gets a
+    logarithmic count axis (a few large bins, e.g. zeros, would hide the rest).
+    """
     fig, axes = plt.subplots(1, len(values), figsize=(3.2 * len(values) + 0.5, 3), squeeze=False)
     for ax, (name, v) in zip(axes.flat, values.items()):
         flat = _numpy(v).ravel()
-        ax.hist(flat, bins=bins, color="tab:purple")
-        if log:
+        counts, _, _ = ax.hist(flat, bins=bins, color="tab:purple")
+        filled = counts[counts > 0]
+        if log and len(filled) and filled.max() >= 10 * filled.min():  # log only when counts span a decade
             ax.set_yscale("log")
         ax.set(title=f"{name}\nmean {flat.mean():.3f}", xlabel=xlabel, ylabel=ylabel)
     fig.suptitle(title)

@@ -155,6 +155,7 @@ def course(quick: bool) -> list[tuple[str, int, dict[str, Any]]]:
         *[("mnist-snn", seed, {"surrogate": s}) for seed in (1, 2) for s in  # lab 02 compares surrogates over 3 seeds
           ("fast_sigmoid:25", "fast_sigmoid:5", "atan:2", "sigmoid:5", "straight_through")],
         ("cifar-cnn", 0, {}), ("cifar-snn", 0, {}),
+        ("cifar-cnn", 1, {}),  # lab 03's yardstick: a second CNN seed
         ("alexnet-cifar", 0, {}),
         *[(name, seed, {}) for seed in (0, 1) for name in ("resnet-ann", "resnet-snn")],
         ("resnet-ann", 0, {"residual": False}), ("resnet-snn", 0, {"residual": False}),
