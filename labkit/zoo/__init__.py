@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .alexnet import LoadedAlexNet, load_alexnet
 from .catalogue import ENTRIES, Entry, course
-from .store import Trained, checkpoint_path, code_version, data, entry, get, initial, settings
+from .store import Trained, at_epoch, checkpoint_path, code_version, data, entry, get, initial, settings
 
-__all__ = ["get", "data", "initial", "Trained", "ENTRIES", "course", "Entry", "entry", "settings", "checkpoint_path", "code_version",
+__all__ = ["get", "data", "initial", "at_epoch", "Trained", "ENTRIES", "course", "Entry", "entry", "settings", "checkpoint_path", "code_version",
            "load_alexnet", "LoadedAlexNet"]
