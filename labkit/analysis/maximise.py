@@ -63,9 +63,6 @@ PROTES_SETTINGS: dict[str, dict[str, float]] = {
     "TT-exp": dict(k=100, k_top=10, lr=0.1, r=5, k_gd=1),
 }
 
-Objective = Callable[[np.ndarray], Any]
-
-
 class Maximum(NamedTuple):
     """What :func:`maximise` returns; unpacks as ``best_index, best_value, curve``.
 
@@ -92,7 +89,7 @@ class _Stop(Exception):
 class _Tracker:
     """Counts queries, keeps the best and the curve, and refuses to query beyond the budget."""
 
-    def __init__(self, f: Objective, d: int, budget: int, stop_at: float | None, bar: Any) -> None:
+    def __init__(self, f: Callable[[np.ndarray], Any], d: int, budget: int, stop_at: float | None, bar: Any) -> None:
         self.f, self.d, self.budget, self.stop_at, self.bar = f, d, budget, stop_at, bar
         self.curve: list[float] = []
         self.best_value = -math.inf
@@ -253,7 +250,7 @@ _RUNNERS = {"protes": _protes, "random": _random, "es": _es, "nevergrad": _never
 
 
 def maximise(
-    f: Objective,
+    f: Callable[[np.ndarray], Any],
     d: int,
     n: int,
     budget: int,

@@ -29,7 +29,7 @@ from .alexnet import (
 from .classifiers import FeatureClassifier, cifar_cnn, cifar_snn, mnist_snn
 from .conv import conv2d_loops
 from .resnet import BasicBlock, SpikingBlock, block_names, resnet_ann, resnet_snn, set_static_input
-from .vqvae import VQVAE, vqvae
+from .vqvae import VQVAE
 
 __all__ = [
     "FeatureClassifier",
@@ -51,5 +51,4 @@ __all__ = [
     "RELU_AFTER",
     "conv2d_loops",
     "VQVAE",
-    "vqvae",
 ]

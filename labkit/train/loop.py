@@ -340,7 +340,7 @@ def fit(
     keep_epochs
         Also keep the model's weights after every epoch in the checkpoint
         (``"epoch_models"``, a list; read one with
-        :func:`~labkit.train.checkpoint.epoch_weights`), to study how a network
+        :func:`~labkit.train.epoch_weights`), to study how a network
         changes while it learns. Needs ``checkpoint``; a resumed run must keep
         them too. Off: the checkpoint holds the last epoch only, as before.
 
