@@ -103,8 +103,8 @@ def test_qtt_round_trip():
     (dict(budget=0), ValueError, "budget must be >= 1, got 0"),
     (dict(budget=10.0), TypeError, "budget must be an integer, got float"),
     (dict(method="protes", n=6), ValueError, "n=6: PROTES runs in QTT format here, which needs n to be a power of 2"),
-    (dict(method="es", batch=5), TypeError, "method='es' has no option \\['batch'\\]; its options are \\['lam', 'rate'\\]"),
-    (dict(method="es", rate=0.0), ValueError, "rate must be in \\(0, 1\\]"),
+    (dict(method="es", batch=5), TypeError, "method='es' has no option \\['batch'\\]; its options are \\['lam', 'mutation'\\]"),
+    (dict(method="es", mutation=0.0), ValueError, "mutation must be in \\(0, 1\\]"),
     (dict(method="protes", setting="TT-x"), ValueError, "PROTES settings are"),
 ])
 def test_bad_arguments_get_clear_errors(kwargs, error, match):

@@ -21,7 +21,7 @@ The methods:
   MANGO's three settings (``setting="TT"``, ``"TT-b"``, ``"TT-exp"``).
 * ``"random"``: uniform random index vectors in batches.
 * ``"es"``: a (1+λ) evolution strategy: λ mutants of the best vector so far
-  (each position redrawn with probability ``rate``, at least one), and the
+  (each position redrawn with probability ``mutation``, at least one), and the
   best mutant replaces it when it is at least as good (ties move on, which
   lets the search drift across the plateaus of a firing rate).
 * ``"nevergrad"``: any optimiser of the ``nevergrad`` package (``optimizer=``,
@@ -207,17 +207,17 @@ def _random(track: _Tracker, d: int, n: int, seed: int, batch: int = 100) -> Non
         track(rng.integers(0, n, size=(min(batch, track.left), d)))
 
 
-def _es(track: _Tracker, d: int, n: int, seed: int, lam: int = 10, rate: float | None = None) -> None:
+def _es(track: _Tracker, d: int, n: int, seed: int, lam: int = 10, mutation: float | None = None) -> None:
     lam = _check_int(lam, "lam", 1, "It is λ, the number of mutants per generation (one call of f).")
-    rate = 1.0 / d if rate is None else float(rate)
-    if not 0 < rate <= 1:
-        raise ValueError(f"rate must be in (0, 1], the probability that a position mutates; got {rate}.")
+    mutation = 1.0 / d if mutation is None else float(mutation)
+    if not 0 < mutation <= 1:
+        raise ValueError(f"mutation must be in (0, 1], the probability that a position mutates; got {mutation}.")
     rng = np.random.default_rng(seed)
     parent = rng.integers(0, n, size=(1, d))
     parent_value = track(parent)[0]
     while not track.done:
         children = np.repeat(parent, min(lam, track.left), axis=0)
-        mutate = rng.random(children.shape) < rate
+        mutate = rng.random(children.shape) < mutation
         unchanged = ~mutate.any(axis=1)  # every mutant changes at least one position
         mutate[np.flatnonzero(unchanged), rng.integers(0, d, size=int(unchanged.sum()))] = True
         shift = rng.integers(1, n, size=children.shape)  # a different value at each mutated position
@@ -287,8 +287,8 @@ def maximise(
     **options
         Per method: ``"protes"``: ``setting`` (a key of :data:`PROTES_SETTINGS`,
         default ``"TT"``) or ``k``, ``k_top``, ``lr``, ``r``, ``k_gd``;
-        ``"random"``: ``batch`` (100); ``"es"``: ``lam`` (λ, 10) and ``rate``
-        (``1/d``); ``"nevergrad"``: ``optimizer`` (``"Portfolio"``) and ``batch`` (10).
+        ``"random"``: ``batch`` (100); ``"es"``: ``lam`` (λ, 10) and ``mutation``
+        (the probability that a position mutates, ``1/d``); ``"nevergrad"``: ``optimizer`` (``"Portfolio"``) and ``batch`` (10).
 
     Returns
     -------
