@@ -15,6 +15,9 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@# lab 05's PROTES optimiser, without its dependencies: they are pinned above (jax, jaxlib, optax, scipy,
+	@# matplotlib), and letting pip resolve protes' own requirements would downgrade numpy (below 2.0.2 on 3.11)
+	$(BIN)/python -m pip install --quiet --no-deps protes==0.3.12
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 

@@ -18,9 +18,10 @@ top    :mod:`labkit.run`            :func:`start` and :class:`Run`: mode, seed, 
 top    :mod:`labkit.zoo`            trained networks by name, loaded or trained here
 top    :mod:`labkit.book`           glue numbers into the prose, Markdown tables
 top    :mod:`labkit.exercise`       :func:`check`: exercise answers against a reference, hidden solutions
+top    :func:`labkit.maximise`      gradient-free search of a black box over a discrete grid (:mod:`labkit.analysis.maximise`)
 7      :mod:`labkit.viz`            plot style, figures, widgets
 6      :mod:`labkit.fv`             feature visualisation: param, transform, objectives, render
-5      :mod:`labkit.analysis`       the recorder, regression between feature spaces, CKA, receptive fields, attacks
+5      :mod:`labkit.analysis`       the recorder, regression between feature spaces, CKA, receptive fields, attacks, black-box maximisation
 4      :mod:`labkit.train`          :func:`~labkit.train.fit`, the one training loop, and its recipes
 3      :mod:`labkit.models`         every network: MNIST SNN, CNN/SNN twins, residual twins, AlexNet
 2      :mod:`labkit.spiking`        stimuli, spike codes, event cameras, surrogates, LIF, the engine
@@ -59,6 +60,7 @@ __all__ = [
     "cache_dir",
     "is_static",
     "persistent_checkpoints",
+    "maximise",
     "__version__",
     *_SUBMODULES,
 ]
@@ -68,4 +70,6 @@ def __getattr__(name: str) -> Any:
     """Import a subpackage on first access (``labkit.spiking``, ``labkit.viz`` ...)."""
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name == "maximise":  # labkit.maximise: imported on first use, like the subpackages
+        return importlib.import_module(".analysis.maximise", __name__).maximise
     raise AttributeError(f"module 'labkit' has no attribute {name!r}; its parts are {', '.join(_SUBMODULES)}.")

@@ -22,7 +22,7 @@ import labkit.viz
 from labkit.analysis.receptive import receptive_fields_of
 from labkit.models import LAYER_LABELS
 from labkit.train import History
-from labkit.viz import learned, plot
+from labkit.viz import learned, plot, search
 
 TOLERANCE_PX = 1.0
 
@@ -162,6 +162,17 @@ FIGURES = {
         ylabel="mean activation after ReLU (a.u.)"),
     "learned.receptive_field_figure": lambda: learned.receptive_field_figure(torch.rand(3, 32, 32), *_fields()[:1],
                                                                              title="RF", names=_fields()[1]),
+    "search.best_so_far": lambda: search.best_so_far(
+        {"deep channel 47 (body.layers.5)": {m: np.maximum.accumulate(np.random.rand(3, 1000), axis=1)
+                                             for m in ("PROTES (TT)", "random", "(1+λ) ES")},
+         "early channel 8 (body.layers.2)": {"random": np.maximum.accumulate(np.random.rand(3, 1000), axis=1)}},
+        title="B", ylabel="firing rate (spikes per step)",
+        references={"deep channel 47 (body.layers.5)": {"best test digit": 0.64, "gradient ascent": 0.75}}),
+    "search.preferred_inputs": lambda: search.preferred_inputs(
+        {f"deep channel {c}": {e: torch.rand(1, 28, 28) for e in range(6)} for c in (47, 53, 8)},
+        {e: 10.0 + 15 * e for e in range(6)}, title="P",
+        values={"deep channel 47": {e: 0.1 * e for e in range(6)}},
+        captions={"deep channel 47": {e: f"reads as {e}" for e in range(6)}}),
 }
 
 #: Public functions of labkit.viz modules that do not draw a figure.

@@ -12,24 +12,27 @@ Usage: ``python tools/api_page.py`` after adding a module or a subpackage (edit
 from pathlib import Path
 import importlib, types
 sections = [
- ("Starting a lab: `labkit`", "What every lab calls first: {func}`labkit.start` resolves quick or full mode, seeds every generator once and picks the device. The base layer below it holds the settings, the atomic file writer and the shared argument checks.",
-  "labkit", "start, Run, persistent_checkpoints", [("labkit.config", True), ("labkit.io", True), ("labkit.checks", True), ("labkit.run", False)]),
+ ("Starting a lab: `labkit`", "What every lab calls first: {func}`labkit.start` resolves quick or full mode, seeds every generator once and picks the device. The base layer below it holds the settings, the atomic file writer and the shared argument checks. {func}`labkit.maximise` (lab 05) searches a black box over a discrete grid with a fixed number of queries.",
+  "labkit", "start, Run, persistent_checkpoints, maximise", [("labkit.config", True), ("labkit.io", True), ("labkit.checks", True), ("labkit.run", False)]),
  ("Data: `labkit.data`", "MNIST and CIFAR-10 as tensors, from the offline data root or torchvision's download, with honest splits: a validation split for model selection and the test set kept for the end.",
   "labkit.data", None, [("labkit.data.datasets", False), ("labkit.data.augment", False)]),
  ("Spiking: `labkit.spiking`", "From inputs to spikes (labs 01 and 02): stimuli, spike codes and the event-camera emulator, then surrogate gradients, LIF neurons and the engine that runs layers over time.",
   "labkit.spiking", None, [("labkit.spiking.stimuli", True), ("labkit.spiking.encoding", True), ("labkit.spiking.events", True),
    ("labkit.spiking.surrogate", False), ("labkit.spiking.functional", False), ("labkit.spiking.neurons", False), ("labkit.spiking.sequential", False)]),
  ("Models: `labkit.models`", "Every network the labs train or analyse, ANN and SNN twins built from the same layers, all with one body-plus-head convention.",
-  "labkit.models", None, [("labkit.models.classifiers", False), ("labkit.models.resnet", False), ("labkit.models.alexnet", False), ("labkit.models.conv", False)]),
+  "labkit.models", None, [("labkit.models.classifiers", False), ("labkit.models.resnet", False), ("labkit.models.alexnet", False), ("labkit.models.conv", False),
+   ("labkit.models.vqvae", False)]),
  ("Training: `labkit.train`", "One training loop for every lab: any loss, a dict of metrics, validation after each epoch, atomic checkpoints and resume; the classifier recipe is built on it.",
   "labkit.train", None, [("labkit.train.loop", False), ("labkit.train.recipes", False), ("labkit.train.checkpoint", False)]),
- ("Analysis: `labkit.analysis`", "Reading and comparing what networks compute (labs 03, 04 and 07): one recorder of layers by name, regression between feature spaces, CKA, receptive fields and adversarial attacks.",
+ ("Analysis: `labkit.analysis`", "Reading and comparing what networks compute (labs 03, 04, 05 and 07): one recorder of layers by name, regression between feature spaces, CKA, receptive fields, adversarial attacks, firing rates of spiking channels and gradient-free maximisation.",
   "labkit.analysis", None, [("labkit.analysis.record", False), ("labkit.analysis.regression", True), ("labkit.analysis.cka", True),
-   ("labkit.analysis.similarity", False), ("labkit.analysis.receptive", True), ("labkit.analysis.attacks", True)]),
- ("Feature visualisation: `labkit.fv`", "Images that drive a unit (lab 04), in Lucent's split: image parameterisations, seeded transforms, objectives, and the optimisation loop.",
+   ("labkit.analysis.similarity", False), ("labkit.analysis.receptive", True), ("labkit.analysis.attacks", True),
+   ("labkit.analysis.rates", True), ("labkit.analysis.maximise", True)]),
+ ("Feature visualisation: `labkit.fv`", "Images that drive a unit (labs 04 and 05), in Lucent's split: image parameterisations, seeded transforms, objectives, and the optimisation loop.",
   "labkit.fv", None, [("labkit.fv.param", True), ("labkit.fv.transform", True), ("labkit.fv.objectives", True), ("labkit.fv.render", False), ("labkit.fv.evidence", False)]),
  ("Figures: `labkit.viz`", "One plot style for the whole book, the figures of spikes, curves and learned features, and sliders that become static figures in the built book.",
-  "labkit.viz", None, [("labkit.viz.plot", True), ("labkit.viz.learned", True), ("labkit.viz.widgets", False)]),
+  "labkit.viz", None, [("labkit.viz.plot", True), ("labkit.viz.learned", True), ("labkit.viz.widgets", False),
+   ("labkit.viz.search", True)]),
  ("The model catalogue: `labkit.zoo`", "Every network of the course by name, trained once and shared by the labs, or AlexNet with ImageNet weights when they can be had.",
   "labkit.zoo", None, [("labkit.zoo.catalogue", False), ("labkit.zoo.store", False), ("labkit.zoo.alexnet", False)]),
  ("The book: `labkit.book`", "Numbers computed by a notebook, glued into its prose, and Markdown tables.",
@@ -42,6 +45,7 @@ out = ["# API reference", "",
  "(`from labkit.spiking import LIF`), then the modules they live in. Everything is generated from the",
  "docstrings when the book is built. In Colab or on your own machine, `pip install -e .` from the repository",
  "root installs the same package.", ""]
+top_names = {m.strip() for m in sections[0][3].split(",")}
 for title, intro, pkg, members, subs in sections:
     out += [f"## {title}", "", intro, ""]
     mod = importlib.import_module(pkg)
@@ -57,6 +61,8 @@ for title, intro, pkg, members, subs in sections:
         submodule = importlib.import_module(sub)
         shadowed = sub.rpartition(".")[2] in exported  # the function labkit.fv.render and its module
         own = [n for n in getattr(submodule, "__all__", []) if n not in exported]
+        # names documented at the top of the page (labkit.maximise) are not documented again
+        own = [n for n in own if not (n in top_names and getattr(submodule, n) is getattr(importlib.import_module("labkit"), n))]
         lines = [f".. automodule:: {sub}"] + (["   :no-index:"] if shadowed else [])
         if own:
             lines += [f"   :members: {', '.join(own)}"]

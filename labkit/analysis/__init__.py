@@ -5,7 +5,9 @@
 * :mod:`~labkit.analysis.cka`: linear, debiased and minibatch CKA;
 * :mod:`~labkit.analysis.similarity`: CKA layer by layer and step by step over a data loader;
 * :mod:`~labkit.analysis.receptive`: receptive-field size, jump and start per layer;
-* :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs.
+* :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs;
+* :mod:`~labkit.analysis.rates`: firing rates of spiking channels, and a channel as a black box to query;
+* :mod:`~labkit.analysis.maximise`: gradient-free search over a discrete grid (PROTES, random, ES), exported as :func:`labkit.maximise`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from . import attacks, cka, receptive, regression
 from .attacks import fgsm, pgd
 from .cka import MinibatchCKA, linear_cka
+from .rates import RateObjective, channel_rate, channel_rates
 from .receptive import ReceptiveField, receptive_fields, receptive_fields_of
 from .record import FeatureRecording, record_features, spiking_layers
 from .similarity import Net, layer_cka, time_step_cka
@@ -35,4 +38,7 @@ __all__ = [
     "receptive_fields_of",
     "fgsm",
     "pgd",
+    "channel_rates",
+    "channel_rate",
+    "RateObjective",
 ]

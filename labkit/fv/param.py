@@ -105,22 +105,30 @@ def rfft2d_freqs(height: int, width: int) -> np.ndarray:
 
 
 class ImageParam(nn.Module):
-    """Base class: a module whose ``forward()`` returns images ``[B, 3, H, W]`` in ``(0, 1)``.
+    """Base class: a module whose ``forward()`` returns images ``[B, C, H, W]`` in ``(0, 1)`` (``C = 3``: RGB).
 
     Attributes
     ----------
     batch, height, width
         Shape of the images produced.
+    channels
+        3 for colour images, 1 for grey ones (e.g. MNIST digits).
     decorrelate
-        Whether colour decorrelation is applied before the sigmoid.
+        Whether colour decorrelation is applied before the sigmoid (colour images only).
     """
 
-    def __init__(self, batch: int, height: int, width: int, decorrelate: bool) -> None:
+    def __init__(self, batch: int, height: int, width: int, decorrelate: bool | None, channels: int = 3) -> None:
         super().__init__()
         if batch < 1 or height < 1 or width < 1:
             raise ValueError(f"batch, height and width must be >= 1, got {batch}, {height}, {width}.")
-        self.batch, self.height, self.width = int(batch), int(height), int(width)
-        self.decorrelate = bool(decorrelate)
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 3 (colour) or 1 (grey), got {channels}.")
+        decorrelate = channels == 3 if decorrelate is None else bool(decorrelate)
+        if decorrelate and channels != 3:
+            raise ValueError("decorrelate=True maps three colour channels to RGB; a grey image (channels=1) "
+                             "has none to decorrelate: pass decorrelate=False (or leave it None).")
+        self.batch, self.height, self.width, self.channels = int(batch), int(height), int(width), int(channels)
+        self.decorrelate = decorrelate
 
     def raw(self) -> torch.Tensor:
         """The unconstrained image before colour mapping and sigmoid."""
@@ -149,19 +157,21 @@ class FourierImage(ImageParam):
     decay_power
         Exponent of the ``1/f`` scaling; 0 gives white (pixel-like) noise.
     decorrelate
-        Apply :func:`decorrelate_color`.
+        Apply :func:`decorrelate_color` (default: for colour images).
     generator
         Seeds the initial spectrum.
+    channels
+        3 (colour) or 1 (grey).
     """
 
     def __init__(self, batch: int, height: int, width: int, sd: float = 0.01,
-                 decay_power: float = 1.0, decorrelate: bool = True,
-                 generator: torch.Generator | None = None) -> None:
-        super().__init__(batch, height, width, decorrelate)
+                 decay_power: float = 1.0, decorrelate: bool | None = True,
+                 generator: torch.Generator | None = None, channels: int = 3) -> None:
+        super().__init__(batch, height, width, decorrelate, channels)
         freqs = rfft2d_freqs(height, width)
         scale = 1.0 / np.maximum(freqs, 1.0 / max(height, width)) ** decay_power
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32)[None, None, :, :, None])
-        init = torch.randn(batch, 3, *freqs.shape, 2, generator=generator) * sd
+        init = torch.randn(batch, channels, *freqs.shape, 2, generator=generator) * sd
         self.spectrum = nn.Parameter(init)
 
     def raw(self) -> torch.Tensor:  # noqa: D102
@@ -180,22 +190,24 @@ class PixelImage(ImageParam):
     sd
         Standard deviation of the random initial pixels.
     decorrelate
-        Apply :func:`decorrelate_color`.
+        Apply :func:`decorrelate_color` (default: for colour images).
     generator
         Seeds the initial pixels.
+    channels
+        3 (colour) or 1 (grey).
     """
 
     def __init__(self, batch: int, height: int, width: int, sd: float = 0.01,
-                 decorrelate: bool = True, generator: torch.Generator | None = None) -> None:
-        super().__init__(batch, height, width, decorrelate)
-        self.pixels = nn.Parameter(torch.randn(batch, 3, height, width, generator=generator) * sd)
+                 decorrelate: bool | None = True, generator: torch.Generator | None = None, channels: int = 3) -> None:
+        super().__init__(batch, height, width, decorrelate, channels)
+        self.pixels = nn.Parameter(torch.randn(batch, channels, height, width, generator=generator) * sd)
 
     def raw(self) -> torch.Tensor:  # noqa: D102
         return self.pixels
 
 
-def image(size: int | tuple[int, int], batch: int = 1, fft: bool = True, decorrelate: bool = True,
-          sd: float = 0.01, generator: torch.Generator | None = None) -> ImageParam:
+def image(size: int | tuple[int, int], batch: int = 1, fft: bool = True, decorrelate: bool | None = None,
+          sd: float = 0.01, generator: torch.Generator | None = None, channels: int = 3) -> ImageParam:
     """Lucid's default image parameterisation: Fourier space, decorrelated colour, sigmoid.
 
     Parameters
@@ -207,23 +219,28 @@ def image(size: int | tuple[int, int], batch: int = 1, fft: bool = True, decorre
     fft
         Fourier parameterisation (:class:`FourierImage`); ``False`` gives :class:`PixelImage`.
     decorrelate
-        Decorrelated colour (:func:`decorrelate_color`).
+        Decorrelated colour (:func:`decorrelate_color`); default: on for colour images.
     sd
         Scale of the random start.
     generator
         Seeds the random start.
+    channels
+        3 for colour (RGB) images, 1 for grey ones such as MNIST digits.
 
     Returns
     -------
     ImageParam
-        Call it to get the image ``[batch, 3, H, W]`` in ``(0, 1)``.
+        Call it to get the image ``[batch, channels, H, W]`` in ``(0, 1)``.
 
     Examples
     --------
     >>> image((8, 12), fft=False)().shape
     torch.Size([1, 3, 8, 12])
+    >>> image(28, channels=1)().shape  # a grey digit-sized image
+    torch.Size([1, 1, 28, 28])
     """
     height, width = (size, size) if isinstance(size, int) else size
     if fft:
-        return FourierImage(batch, height, width, sd=sd, decorrelate=decorrelate, generator=generator)
-    return PixelImage(batch, height, width, sd=sd, decorrelate=decorrelate, generator=generator)
+        return FourierImage(batch, height, width, sd=sd, decorrelate=decorrelate, generator=generator,
+                            channels=channels)
+    return PixelImage(batch, height, width, sd=sd, decorrelate=decorrelate, generator=generator, channels=channels)

@@ -67,9 +67,9 @@ class RenderResult:
         return self.images[0]
 
 
-def _activations(model: nn.Module, objective: Objective):
+def _activations(model: nn.Module, objective: Objective, time: str | None = None):
     """Record the layers ``objective`` reads, in their own shape, with gradients, stopping after the last."""
-    return record_features(model, sorted(objective.layers), flatten=False, detach=False, stop_early=True)
+    return record_features(model, sorted(objective.layers), time, flatten=False, detach=False, stop_early=True)
 
 
 def render(
@@ -82,6 +82,7 @@ def render(
     record_every: int | None = None,
     generator: torch.Generator | int | None = None,
     progress: bool | None = None,
+    time: str | None = None,
 ) -> RenderResult:
     """Maximise ``objective`` over the image ``param`` by gradient ascent (Adam).
 
@@ -111,6 +112,12 @@ def render(
         uses torch's global generator.
     progress
         Show a tqdm progress bar; defaults to off in static runs (book, CI).
+    time
+        For layers with a time axis (spiking layers): ``"rate"`` gives the
+        objective each layer's output averaged over the time steps, i.e. firing
+        rates ``[B, C, H, W]`` for a LIF layer, and the gradient flows through
+        the surrogate derivative of every spike (see
+        :func:`labkit.analysis.record_features`). ``None`` for ANNs.
 
     Returns
     -------
@@ -134,7 +141,7 @@ def render(
     curve: list[float] = []
     show = (not is_static()) if progress is None else progress
     try:
-        with _activations(model, objective) as rec:
+        with _activations(model, objective, time) as rec:
             bar = tqdm(range(1, steps + 1), desc=objective.name, disable=not show, leave=False)
             for step in bar:
                 optimizer.zero_grad(set_to_none=True)
@@ -160,8 +167,10 @@ def render(
 
 @torch.no_grad()
 def score(model: nn.Module, objective: Objective, images: torch.Tensor,
-          batch_size: int = 256) -> torch.Tensor:
+          batch_size: int = 256, time: str | None = None) -> torch.Tensor:
     """The objective for each image ``[N]``, without transforms or gradients (eval mode).
+
+    ``time="rate"`` reads spiking layers as firing rates (as in :func:`render`).
 
     Examples
     --------
@@ -175,7 +184,7 @@ def score(model: nn.Module, objective: Objective, images: torch.Tensor,
     model.eval()
     out = []
     try:
-        with _activations(model, objective) as rec:
+        with _activations(model, objective, time) as rec:
             for chunk in images.split(batch_size):
                 out.append(objective(rec.run(chunk.to(device))).cpu())
     finally:

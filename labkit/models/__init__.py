@@ -11,7 +11,8 @@ One convention: a classifier is a :class:`FeatureClassifier`, a **body**
 * :mod:`~labkit.models.classifiers`: the MNIST SNN and the CIFAR-10 CNN/SNN twins;
 * :mod:`~labkit.models.resnet`: residual ANN/SNN twins for CIFAR-10;
 * :mod:`~labkit.models.alexnet`: AlexNet (torchvision's ImageNet weights) and a CIFAR-sized variant;
-* :mod:`~labkit.models.conv`: convolution written as explicit loops, for teaching.
+* :mod:`~labkit.models.conv`: convolution written as explicit loops, for teaching;
+* :mod:`~labkit.models.vqvae`: a small VQ-VAE for digits, whose decoder draws an image from a grid of code indices.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .alexnet import (
 from .classifiers import FeatureClassifier, cifar_cnn, cifar_snn, mnist_snn
 from .conv import conv2d_loops
 from .resnet import BasicBlock, SpikingBlock, block_names, resnet_ann, resnet_snn, set_static_input
+from .vqvae import VQVAE
 
 __all__ = [
     "FeatureClassifier",
@@ -48,4 +50,5 @@ __all__ = [
     "LAYER_LABELS",
     "RELU_AFTER",
     "conv2d_loops",
+    "VQVAE",
 ]

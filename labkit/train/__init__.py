@@ -13,9 +13,10 @@ end, with :func:`evaluate`, and every curve and table names the data it shows.
 
 from __future__ import annotations
 
-from .checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, CheckpointMismatchError, epoch_weights, load_checkpoint, save_checkpoint
 from .loop import History, NonFiniteError, accuracy, evaluate, fit
 from .recipes import Recipe, train_model
 
 __all__ = ["fit", "evaluate", "accuracy", "History", "Recipe", "train_model", "save_checkpoint", "load_checkpoint",
+           "epoch_weights",
            "CheckpointError", "CheckpointMismatchError", "NonFiniteError"]

@@ -48,6 +48,7 @@ __all__ = [
     "CheckpointMismatchError",
     "save_checkpoint",
     "load_checkpoint",
+    "epoch_weights",
     "rng_state",
     "set_rng_state",
     "model_fingerprint",
@@ -215,6 +216,41 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     state = record["state"]
     device = torch.device(map_location)
     return state if device.type == "cpu" else _to_device(state, device)
+
+
+def epoch_weights(path: str | Path, epoch: int, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """The model's weights (``state_dict``) after ``epoch`` (1, 2 ...) of a run trained with ``keep_epochs=True``.
+
+    Parameters
+    ----------
+    path
+        A checkpoint written by :func:`labkit.train.fit` with ``keep_epochs=True``.
+    epoch
+        Which epoch, from 1 to the epochs done.
+    map_location
+        Device for the tensors.
+
+    Raises
+    ------
+    ValueError
+        When the checkpoint keeps no per-epoch weights, or ``epoch`` is outside the run.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "c.pt"
+    >>> _ = save_checkpoint(path, {"epoch": 2, "epoch_models": [{"w": torch.zeros(1)}, {"w": torch.ones(1)}]})
+    >>> epoch_weights(path, 2)["w"].tolist()
+    [1.0]
+    """
+    state = load_checkpoint(path, map_location)
+    kept = state.get("epoch_models")
+    if kept is None:
+        raise ValueError(f"checkpoint {path} keeps only its last epoch's weights: train with keep_epochs=True "
+                         "(labkit.train.fit, or keep_epochs=True in the catalogue entry) to keep every epoch's.")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 1 <= epoch <= len(kept):
+        raise ValueError(f"epoch must be an integer from 1 to {len(kept)} (the epochs kept in {path}), got {epoch!r}.")
+    return kept[epoch - 1]
 
 
 # ------------------------------------------------------------------ random state

@@ -275,6 +275,7 @@ def fit(
     resume: bool = False,
     restart_if_changed: bool = False,
     progress: bool | None = None,
+    keep_epochs: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
 
@@ -336,6 +337,12 @@ def fit(
         corrupt checkpoint still raises.
     progress
         Show ``tqdm`` progress bars; defaults to off in static (book/CI) runs.
+    keep_epochs
+        Also keep the model's weights after every epoch in the checkpoint
+        (``"epoch_models"``, a list; read one with
+        :func:`~labkit.train.epoch_weights`), to study how a network
+        changes while it learns. Needs ``checkpoint``; a resumed run must keep
+        them too. Off: the checkpoint holds the last epoch only, as before.
 
     Returns
     -------
@@ -372,13 +379,16 @@ def fit(
         raise ValueError(f"epochs must be >= 1, got {epochs}.")
     if scheduler_step not in ("epoch", "batch"):
         raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}.")
+    if keep_epochs and checkpoint is None:
+        raise ValueError("keep_epochs=True keeps every epoch's weights in the checkpoint file: pass checkpoint=a path.")
     metrics = _default_metrics(loss_fn, metrics)
     batches = _check_loader(train_loader, "train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")
     device = torch.device(device) if device else get_device()
     model.to(device)
-    history, start = History(val_data=val_data), 0
+    history, start, epoch_models = History(val_data=val_data), 0, []
+    kept = {"keep_epochs": True} if keep_epochs else {}  # in the fingerprint only when on: old checkpoints still match
     ckpt = Path(checkpoint).expanduser() if checkpoint is not None else None
     fingerprint = None
     if ckpt is not None:
@@ -395,7 +405,8 @@ def fit(
                            "nothing was trained.")
         fingerprint = {"model": model_fingerprint(model),
                        "recipe": recipe_fingerprint(optimizer, scheduler, loss_fn, epochs, batches,
-                                                    scheduler_step=scheduler_step if scheduler is not None else None)}
+                                                    scheduler_step=scheduler_step if scheduler is not None else None,
+                                                    **kept)}
         if ckpt.exists():
             state = load_checkpoint(ckpt)  # on the CPU: load_state_dict copies to the model's device
             if "fingerprint" in state:
@@ -425,6 +436,7 @@ def fit(
                     scheduler.load_state_dict(state["scheduler"])
                 history = History(**state["history"])
                 start = state["epoch"]
+                epoch_models = list(state.get("epoch_models", []))
                 set_rng_state(state["rng"])
                 fingerprint = {"model": state["fingerprint"]["model"], "recipe": fingerprint["recipe"]}
     _check_reiterable(train_loader, "train_loader", epochs - start)
@@ -506,6 +518,8 @@ def fit(
         shown.update({f"val_{k}": f"{v[-1]:.3f}" for k, v in history.val.items()})
         epoch_bar.set_postfix(shown)
         if ckpt is not None:
+            if keep_epochs:
+                epoch_models.append({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
             save_checkpoint(ckpt, {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -514,6 +528,7 @@ def fit(
                 "epoch": epoch,
                 "rng": rng_state(),
                 "fingerprint": fingerprint,
+                **({"epoch_models": epoch_models} if keep_epochs else {}),
             })
     return history
 

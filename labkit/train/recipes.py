@@ -105,6 +105,7 @@ def train_model(
     device: torch.device | str,
     checkpoint: str | Path | None = None,
     progress: bool | None = None,
+    keep_epochs: bool = False,
 ) -> tuple[torch.nn.Module, History]:
     """Seed, build and train a network with ``recipe``; reload it when ``checkpoint`` holds a finished run.
 
@@ -138,6 +139,8 @@ def train_model(
         or the model catalogue, :mod:`labkit.zoo`); ``None`` trains without one.
     progress
         Progress bars (default: on in Jupyter, off in the book build).
+    keep_epochs
+        Keep the weights after every epoch in the checkpoint (see :func:`~labkit.train.fit`).
 
     Returns
     -------
@@ -155,5 +158,5 @@ def train_model(
     history = fit(model, loader, optimizer, epochs=recipe.epochs, loss_fn=loss_fn, metrics=metrics,
                   val_loader=val_set.loader(batch_size=500), val_data=val_set.title,
                   scheduler=scheduler, scheduler_step=step, device=device, checkpoint=checkpoint, resume=True,
-                  progress=progress)
+                  progress=progress, keep_epochs=keep_epochs)
     return model, history

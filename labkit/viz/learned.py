@@ -238,7 +238,10 @@ def _show(ax: plt.Axes, image: torch.Tensor | np.ndarray) -> None:
     im = _numpy(image)
     if im.ndim == 4:
         im = im[0]
-    ax.imshow(np.clip(im.transpose(1, 2, 0), 0, 1), interpolation="bilinear")
+    if im.ndim == 2 or im.shape[0] == 1:  # grey, e.g. a digit
+        ax.imshow(np.clip(im.reshape(im.shape[-2:]), 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(np.clip(im.transpose(1, 2, 0), 0, 1), interpolation="bilinear")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
@@ -254,7 +257,8 @@ def image_matrix(images: Mapping[str, Mapping[str, torch.Tensor]], title: str,
     Parameters
     ----------
     images
-        Nested mapping of ``[3, H, W]`` (or ``[1, 3, H, W]``) images in ``[0, 1]``.
+        Nested mapping of ``[3, H, W]`` (or ``[1, 3, H, W]``) images in ``[0, 1]``; grey ones
+        ``[1, H, W]`` are shown in grey levels.
     title
         Figure title.
     boxes

@@ -25,7 +25,9 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
+from ..data import ImageSet, tensor_loader
 from ..models import alexnet_cifar, cifar_cnn, cifar_snn, mnist_snn, resnet_ann, resnet_snn
+from ..models.vqvae import perplexity, reconstruction_error, vqvae, vqvae_loss
 from ..spiking import surrogate_from_name
 
 __all__ = ["Entry", "ENTRIES", "course", "SIZE_KEYS", "RECIPE_KEYS"]
@@ -62,6 +64,10 @@ class Entry:
         ``loss(outputs, targets)`` and ``{name: fn(outputs, targets) -> float}``
         for training and testing. ``None``: cross-entropy (with the recipe's
         label smoothing) and accuracy.
+    keep_epochs
+        Keep the weights after every epoch in the checkpoint, so that
+        :func:`~labkit.zoo.at_epoch` returns the network as it was during
+        training (for the study of training dynamics).
     """
 
     name: str
@@ -73,6 +79,7 @@ class Entry:
     prepare: Callable[[Any], Any] | None = None
     loss: Callable[[Any, Any], Any] | None = None
     metrics: Mapping[str, Callable[[Any, Any], float]] | None = None
+    keep_epochs: bool = False
 
 
 def _mnist_snn(num_steps: int, surrogate: str, beta: float) -> nn.Module:
@@ -101,6 +108,23 @@ def _alexnet(width: float) -> nn.Module:
     return alexnet_cifar(width=width)
 
 
+def _mnist_vqvae(codes: int, dim: int, channels: tuple[int, int]) -> nn.Module:
+    return vqvae(codes, dim, tuple(channels))
+
+
+class _ImagePairs:
+    """Each image paired with itself, the target of an autoencoder: ``loader``, ``len`` and ``title`` as an ImageSet."""
+
+    def __init__(self, images: ImageSet) -> None:
+        self.images, self.title = images, images.title
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def loader(self, batch_size: int = 128, shuffle: bool = False) -> Any:
+        return tensor_loader(self.images.images, self.images.images, batch_size=batch_size, shuffle=shuffle)
+
+
 _CIFAR_SIZES_FULL = dict(n_train=45_000, n_val=5_000, n_test=None)
 # Quick sizes, chosen by measurement on 2 CPU cores (2026-11-29, README table): a first cold build with
 # 6,000 digits x 3 epochs, 12,000 images x 5 and 15,000 x 6 gave MNIST SNNs 95.7-96.9%, CNN 60.2%, SNN 54.0%,
@@ -108,13 +132,21 @@ _CIFAR_SIZES_FULL = dict(n_train=45_000, n_val=5_000, n_test=None)
 _MNIST_QUICK = dict(n_train=6_500, n_val=400, n_test=2_000, epochs=5, lr=3e-3)
 _CIFAR_QUICK = dict(n_train=12_000, n_val=1_000, n_test=2_000, epochs=6, lr=3e-3)
 _RESNET_QUICK = dict(n_train=20_000, n_val=1_000, n_test=2_000, epochs=6, lr=1e-2)
+# the SNN's own training digits (the same split), a few epochs
+_MNIST_VQVAE_QUICK = dict(n_train=6_500, n_val=400, n_test=2_000, epochs=4, lr=3e-3)
 
 ENTRIES: dict[str, Entry] = {entry.name: entry for entry in [
     Entry("mnist-snn", "convolutional SNN for MNIST (snnTorch tutorial 6 layout), mean readout membrane",
           "mnist", _mnist_snn,
           quick=dict(**_MNIST_QUICK, num_steps=4, surrogate="atan", beta=0.9),
           full=dict(n_train=None, n_val=1_000, n_test=None, epochs=5, lr=2e-3, num_steps=25,
-                    surrogate="atan", beta=0.9)),
+                    surrogate="atan", beta=0.9),
+          keep_epochs=True),  # lab 05 follows what its neurons prefer across epochs (5 x 120 kB of weights)
+    Entry("mnist-vqvae", "VQ-VAE for MNIST: a 7x7 grid of codebook indices, and a decoder from indices to digits",
+          "mnist", _mnist_vqvae,
+          quick=dict(**_MNIST_VQVAE_QUICK, codes=32, dim=16, channels=(32, 64)),
+          full=dict(n_train=None, n_val=1_000, n_test=None, epochs=15, lr=2e-3, codes=32, dim=16, channels=(32, 64)),
+          prepare=_ImagePairs, loss=vqvae_loss, metrics={"mse": reconstruction_error, "perplexity": perplexity}),
     Entry("cifar-cnn", "CIFAR-10 CNN: two conv-BN-ReLU-pool blocks and a 256-unit feature layer",
           "cifar10", _cifar_cnn,
           quick=dict(**_CIFAR_QUICK, channels=(32, 64), hidden=256),
@@ -154,6 +186,7 @@ def course(quick: bool) -> list[tuple[str, int, dict[str, Any]]]:
           ("fast_sigmoid:25", "fast_sigmoid:5", "atan:2", "sigmoid:5", "straight_through")],
         *[("mnist-snn", seed, {"surrogate": s}) for seed in (1, 2) for s in  # lab 02 compares surrogates over 3 seeds
           ("fast_sigmoid:25", "fast_sigmoid:5", "atan:2", "sigmoid:5", "straight_through")],
+        ("mnist-vqvae", 0, {}),
         ("cifar-cnn", 0, {}), ("cifar-snn", 0, {}),
         ("cifar-cnn", 1, {}),  # lab 03's yardstick: a second CNN seed
         ("alexnet-cifar", 0, {}),

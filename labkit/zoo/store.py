@@ -26,10 +26,10 @@ from torch import nn
 
 from ..config import checkpoint_dir, config_key, get_device, resolve_quick, seed_everything
 from ..data import ImageSet, balanced_subset, load_cifar10, mnist_train_test, split_validation
-from ..train import History, Recipe, evaluate, train_model
+from ..train import History, Recipe, epoch_weights, evaluate, load_checkpoint, train_model
 from .catalogue import ENTRIES, RECIPE_KEYS, SIZE_KEYS, Entry
 
-__all__ = ["Trained", "get", "data", "initial", "entry", "settings", "checkpoint_path", "code_version"]
+__all__ = ["Trained", "get", "data", "initial", "at_epoch", "entry", "settings", "checkpoint_path", "code_version"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 #: Packages whose files make up networks (models, neurons, engine); a network's key covers those it uses.
@@ -245,7 +245,10 @@ def checkpoint_path(name: str, seed: int, quick: bool, config: dict[str, Any]) -
 
     The folder is ``LABKIT_CHECKPOINTS`` (default ``cache_dir()/"checkpoints"``).
     """
-    digest = config_key({"name": name, "seed": seed, "settings": config, "code": code_version(name, _arch(config))})
+    key = {"name": name, "seed": seed, "settings": config, "code": code_version(name, _arch(config))}
+    if entry(name).keep_epochs:  # its checkpoint also holds every epoch's weights
+        key["keep_epochs"] = True
+    digest = config_key(key)
     return checkpoint_dir() / "zoo" / f"{name}-{'quick' if quick else 'full'}-s{seed}-{digest}.pt"
 
 
@@ -376,7 +379,7 @@ def get(
     with _exclusive(path):  # two processes asking for the same network train it once
         model, history = train_model(lambda: spec.build(**arch), train, val, recipe, loss_fn=spec.loss,
                                      metrics=spec.metrics, seed=_torch_seed(name, seed), device=device,
-                                     checkpoint=path, progress=progress)
+                                     checkpoint=path, progress=progress, keep_epochs=spec.keep_epochs)
     model.eval()
     if spec.loss is None:
         result = evaluate(model, test.loader(batch_size=500), device=device)
@@ -384,3 +387,55 @@ def get(
         result = evaluate(model, test.loader(batch_size=500), spec.loss, spec.metrics or {}, device=device)
     return Trained(name, seed, model, history, result, config, train.title, val.title, test.title,
                    len(train), len(val), len(test), path)
+
+
+def at_epoch(
+    name: str,
+    epoch: int,
+    seed: int = 0,
+    quick: bool | str | None = None,
+    device: torch.device | str | None = None,
+    progress: bool | None = None,
+    **overrides: Any,
+) -> nn.Module:
+    """The network ``name`` as it was after ``epoch`` epochs of training (0: its initial weights), in eval mode.
+
+    Only for entries that keep every epoch's weights (``keep_epochs=True`` in
+    the catalogue, e.g. ``"mnist-snn"``). The run is the one :func:`get`
+    returns, trained now if it is not in the checkpoints yet; ``seed``,
+    ``quick``, ``device``, ``progress`` and ``overrides`` as there.
+
+    Raises
+    ------
+    ValueError
+        For an entry that keeps only its final weights, or an epoch outside ``0..epochs``.
+
+    Examples
+    --------
+    >>> from labkit import zoo
+    >>> zoo.at_epoch("cifar-cnn", 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: cifar-cnn keeps only its final weights; the entries that keep every epoch's are ['mnist-snn'].
+    """
+    spec = entry(name)
+    if not spec.keep_epochs:
+        keeping = [n for n, e in ENTRIES.items() if e.keep_epochs]
+        raise ValueError(f"{name} keeps only its final weights; the entries that keep every epoch's are {keeping}.")
+    quick = resolve_quick(quick)
+    config = settings(name, quick, **overrides)
+    epochs = config["epochs"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= epochs:
+        raise ValueError(f"epoch must be an integer from 0 (the initial weights) to {epochs} (the last), got {epoch!r}.")
+    device = torch.device(device) if device is not None else get_device()
+    if epoch == 0:
+        model = initial(name, seed, quick, **overrides)
+    else:
+        path = checkpoint_path(name, seed, quick, config)
+        if not path.exists() or load_checkpoint(path).get("epoch", 0) < epochs:  # not trained, or interrupted
+            get(name, seed, quick, device, progress, **overrides)
+        with torch.random.fork_rng(devices=[]):  # building draws initial weights: leave the caller's generator alone
+            model = spec.build(**_arch(config))
+        model.load_state_dict(epoch_weights(path, epoch))
+    return model.to(device).eval()
+
