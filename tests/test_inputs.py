@@ -28,11 +28,14 @@ def test_event_view_is_the_emulator_binned():
     torch.testing.assert_close(view.still, view.sequence.mean(0))
     for i in range(2):  # one image at a time through the emulator gives the same signed counts
         counts = emulate_events(saccade(images[i], 7, 2.0).mean(1), threshold=0.2)[1:]
-        signed = counts[:, 0] - counts[:, 1]
-        torch.testing.assert_close(view.sequence[:, i, 0], signed.reshape(3, 2, 12, 10).sum(1))
+        signed = (counts[:, 0] - counts[:, 1]).reshape(3, 2, 12, 10).sum(1)
+        torch.testing.assert_close(view.sequence[:, i, 0], (0.5 * torch.exp(0.2 * signed)).clamp(0, 1))
         torch.testing.assert_close(view.sequence[:, i, 0], view.sequence[:, i, 2])  # no colour
-    flat = inputs.event_view(torch.zeros(1, 3, 8, 8), num_steps=2)  # a black image never changes
-    assert flat.sequence.abs().sum() == 0
+        assert (view.sequence[:, i] > 0.5).any() and (view.sequence[:, i] < 0.5).any()  # ON and OFF events
+    flat = inputs.event_view(torch.zeros(1, 3, 8, 8), num_steps=2)  # a black image never changes: all grey
+    assert torch.equal(flat.sequence, torch.full_like(flat.sequence, 0.5))
+    with pytest.raises(ValueError, match="background"):
+        inputs.event_view(images, num_steps=3, background=1.0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         inputs.event_view(images * 2, num_steps=3)
 

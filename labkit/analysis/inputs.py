@@ -12,9 +12,11 @@ An :class:`InputView` holds, for ``N`` images, what an ANN sees (``still``,
   :func:`labkit.spiking.events.emulate_events`) watches each image move along
   N-MNIST's saccades (:func:`labkit.spiking.stimuli.saccade`); its events are
   binned into ``T`` frames with :mod:`tonic` (``tonic.transforms.ToFrame``), the
-  way recorded DVS data is prepared. A DVS sees brightness only, so each frame's
-  signed event count (ON minus OFF) goes to all three colour channels; the ANN
-  sees the frames' time average.
+  way recorded DVS data is prepared. Each frame is drawn as the brightness change
+  its events signal, starting from mid-grey (brighter for ON, darker for OFF,
+  grey where nothing happened), so the input stays in the range the networks
+  learned from; a DVS sees no colour, so all three channels are the same. The
+  ANN sees the frames' time average.
 
 :func:`compare_on` then feeds one view to an ANN and an SNN and returns their
 layer-by-layer CKA (with per-batch terms, for :func:`~labkit.analysis.similarity.cka_interval`)
@@ -152,8 +154,9 @@ def events_to_frames(counts: torch.Tensor, num_steps: int) -> torch.Tensor:
     return frames.flip(1)
 
 
-def event_view(images: torch.Tensor, num_steps: int, substeps: int = 4, amplitude: float = 2.0,
-               threshold: float = 0.1, eps: float = 0.05, name: str = "event camera (emulated)") -> InputView:
+def event_view(images: torch.Tensor, num_steps: int, substeps: int = 2, amplitude: float = 2.0,
+               threshold: float = 0.2, eps: float = 0.05, background: float = 0.5,
+               name: str = "event camera (emulated)") -> InputView:
     """What an event camera reports while each image moves along N-MNIST's three saccades.
 
     Parameters
@@ -169,19 +172,25 @@ def event_view(images: torch.Tensor, num_steps: int, substeps: int = 4, amplitud
     amplitude
         Length of one saccade in pixels.
     threshold, eps
-        Contrast threshold and log offset of :func:`labkit.spiking.events.emulate_events`.
+        Contrast threshold ``C`` and log offset of :func:`labkit.spiking.events.emulate_events`.
+    background
+        Grey level of a pixel without events.
     name
         For tables and figures.
 
     Returns
     -------
     InputView
-        ``sequence`` ``[T, N, C, H, W]``: the signed event count (ON - OFF) of each
-        bin in every colour channel; ``still``: its time average.
+        ``sequence`` ``[T, N, C, H, W]``: each bin drawn as
+        ``background * exp(C * (ON - OFF))`` clipped to [0, 1] (an event signals a
+        change of ``C`` in log brightness), the same in every colour channel;
+        ``still``: its time average.
     """
     images = _images(images)
     num_steps = check_int(num_steps, "num_steps")
     substeps = check_int(substeps, "substeps")
+    if not 0 < background < 1:
+        raise ValueError(f"background must be a grey level in (0, 1), got {background}.")
     n, c, h, w = images.shape
     fine = num_steps * substeps + 1
     moving = saccade(images.reshape(n * c, h, w), fine, amplitude)  # every image along the same path at once
@@ -189,7 +198,8 @@ def event_view(images: torch.Tensor, num_steps: int, substeps: int = 4, amplitud
     counts = emulate_events(luminance.reshape(fine, n * h, w), threshold, eps)[1:]  # pixels are independent
     frames = events_to_frames(counts, num_steps).reshape(num_steps, 2, n, h, w)  # all images as one tall sensor
     signed = frames[:, 0] - frames[:, 1]  # [T, N, H, W]
-    sequence = signed.unsqueeze(2).expand(num_steps, n, c, h, w).contiguous()
+    drawn = (background * torch.exp(threshold * signed)).clamp(0, 1)  # the brightness change the events signal
+    sequence = drawn.unsqueeze(2).expand(num_steps, n, c, h, w).contiguous()
     return InputView(name, sequence.mean(0), sequence)
 
 
