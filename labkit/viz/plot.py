@@ -405,8 +405,10 @@ def heatmap(
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.0 + 0.55 * m.shape[1], 0.8 + 0.5 * m.shape[0]))
     shown = ax.imshow(m, vmin=vmin, vmax=vmax, cmap="magma", aspect="auto")
     ax.grid(False)
+    many = m.shape[1] > 8  # many labels stand upright so that neighbours never overlap
     ax.set_xticks(range(m.shape[1]), xticklabels if xticklabels is not None else range(m.shape[1]),
-                  rotation=45 if xticklabels is not None else 0, ha="right" if xticklabels is not None else "center")
+                  rotation=(90 if many else 45) if xticklabels is not None else 0,
+                  ha="right" if xticklabels is not None and not many else "center")
     ax.set_yticks(range(m.shape[0]), yticklabels if yticklabels is not None else range(m.shape[0]))
     if annotate and m.size <= 100:
         for (i, j), v in np.ndenumerate(m):
