@@ -27,13 +27,15 @@ def test_event_view_is_the_emulator_binned():
     assert view.sequence.shape == (3, 2, 3, 12, 10) and len(view) == 2
     torch.testing.assert_close(view.still, view.sequence.mean(0))
     for i in range(2):  # one image at a time through the emulator gives the same signed counts
-        counts = emulate_events(saccade(images[i], 7, 2.0).mean(1), threshold=0.2)[1:]
+        scene = torch.nn.functional.pad(images[i:i + 1], (3, 3, 3, 3), mode="replicate")[0]
+        counts = emulate_events(saccade(scene, 7, 2.0)[..., 3:-3, 3:-3].mean(1), threshold=0.2)[1:]
         signed = (counts[:, 0] - counts[:, 1]).reshape(3, 2, 12, 10).sum(1)
         torch.testing.assert_close(view.sequence[:, i, 0], (0.5 * torch.exp(0.2 * signed)).clamp(0, 1))
         torch.testing.assert_close(view.sequence[:, i, 0], view.sequence[:, i, 2])  # no colour
         assert (view.sequence[:, i] > 0.5).any() and (view.sequence[:, i] < 0.5).any()  # ON and OFF events
-    flat = inputs.event_view(torch.zeros(1, 3, 8, 8), num_steps=2)  # a black image never changes: all grey
-    assert torch.equal(flat.sequence, torch.full_like(flat.sequence, 0.5))
+    for value in (0.0, 0.7):  # a uniform scene never changes, even at the image border: all grey
+        flat = inputs.event_view(torch.full((1, 3, 8, 8), value), num_steps=2)
+        assert torch.equal(flat.sequence, torch.full_like(flat.sequence, 0.5))
     with pytest.raises(ValueError, match="background"):
         inputs.event_view(images, num_steps=3, background=1.0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):

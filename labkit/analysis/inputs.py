@@ -36,12 +36,14 @@ Examples
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..checks import check_int, check_unit_range
@@ -159,6 +161,9 @@ def event_view(images: torch.Tensor, num_steps: int, substeps: int = 2, amplitud
                name: str = "event camera (emulated)") -> InputView:
     """What an event camera reports while each image moves along N-MNIST's three saccades.
 
+    The image is extended by repeating its edge pixels before it moves, so the
+    camera sees a scene that goes on beyond the image rather than a black border.
+
     Parameters
     ----------
     images
@@ -193,7 +198,10 @@ def event_view(images: torch.Tensor, num_steps: int, substeps: int = 2, amplitud
         raise ValueError(f"background must be a grey level in (0, 1), got {background}.")
     n, c, h, w = images.shape
     fine = num_steps * substeps + 1
-    moving = saccade(images.reshape(n * c, h, w), fine, amplitude)  # every image along the same path at once
+    pad = int(math.ceil(amplitude)) + 1  # the scene goes on beyond the image: no black border moves into view
+    scene = F.pad(images, (pad, pad, pad, pad), mode="replicate")
+    moving = saccade(scene.reshape(n * c, h + 2 * pad, w + 2 * pad), fine, amplitude)  # all images at once
+    moving = moving[..., pad:pad + h, pad:pad + w]
     luminance = moving.reshape(fine, n, c, h, w).mean(2)  # a DVS sees brightness, not colour
     counts = emulate_events(luminance.reshape(fine, n * h, w), threshold, eps)[1:]  # pixels are independent
     frames = events_to_frames(counts, num_steps).reshape(num_steps, 2, n, h, w)  # all images as one tall sensor
