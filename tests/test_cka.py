@@ -268,3 +268,30 @@ def test_validation_errors():
         acc.update([x[:3], x[:3]], [x[:3]])
     with pytest.raises(ValueError, match="n_layers_y"):
         MinibatchCKA(1, 0)
+
+
+def test_kept_batches_recombine_like_a_fresh_accumulator():
+    g = torch.Generator().manual_seed(3)
+    batches = [(torch.randn(16, 5, generator=g), torch.randn(16, 4, generator=g)) for _ in range(4)]
+    kept = MinibatchCKA(1, 1, keep_batches=True)
+    for x, y in batches:
+        kept.update([x], [y + x[:, :4]])
+    torch.testing.assert_close(kept.compute(range(4)), kept.compute())
+    manual = MinibatchCKA(1, 1)
+    for i in (2, 0, 2):  # a bootstrap draw: batch 2 twice, batch 0 once
+        manual.update([batches[i][0]], [batches[i][1] + batches[i][0][:, :4]])
+    torch.testing.assert_close(kept.compute([2, 0, 2]), manual.compute())
+    assert not torch.allclose(kept.compute([2, 0, 2]), kept.compute())
+
+
+def test_kept_batches_errors():
+    acc = MinibatchCKA(1, 1)
+    acc.update([torch.randn(8, 2)], [torch.randn(8, 2)])
+    with pytest.raises(ValueError, match="keep_batches=True"):
+        acc.compute([0])
+    kept = MinibatchCKA(1, 1, keep_batches=True)
+    kept.update([torch.randn(8, 2)], [torch.randn(8, 2)])
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        kept.compute([1])
+    with pytest.raises(ValueError, match="non-empty"):
+        kept.compute([])

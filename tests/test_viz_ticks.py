@@ -162,6 +162,10 @@ FIGURES = {
         ylabel="mean activation after ReLU (a.u.)"),
     "learned.receptive_field_figure": lambda: learned.receptive_field_figure(torch.rand(3, 32, 32), *_fields()[:1],
                                                                              title="RF", names=_fields()[1]),
+    "plot.interval_bars[lab 07]": lambda: plot.interval_bars(
+        {"ANN seed 0 vs ANN seed 1": (0.77, 0.74, 0.80), "ANN vs SNN (3 pairs)": (0.78, 0.75, 0.81),
+         "untrained vs trained ANN": 0.3, "event-like input to the SNN": (0.55, 0.5, 0.6)},
+        title="CKA", xlabel="mean diagonal CKA", reference=0.77, reference_label="ANN-ANN yardstick"),
     "search.best_so_far": lambda: search.best_so_far(
         {"deep channel 47 (body.layers.5)": {m: np.maximum.accumulate(np.random.rand(3, 1000), axis=1)
                                              for m in ("PROTES (TT)", "random", "(1+λ) ES")},

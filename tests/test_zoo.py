@@ -190,3 +190,17 @@ def test_code_version_leaves_out_spiking_modules_a_network_does_not_use():
     names = {f.relative_to(store._PACKAGE).as_posix() for f in files}
     assert {"spiking/neurons.py", "spiking/surrogate.py", "spiking/functional.py", "spiking/sequential.py"} <= names
     assert not names & {"spiking/stimuli.py", "spiking/events.py", "spiking/encoding.py"}
+
+
+def test_course_lists_each_variant_once_and_lab07_study_is_deep():
+    from labkit.zoo.catalogue import RESIDUAL_STUDY
+    for quick in (True, False):
+        variants = [(n, s, tuple(sorted(zoo.settings(n, quick, **o).items()))) for n, s, o in zoo.course(quick)]
+        assert len(variants) == len(set(variants))
+        assert RESIDUAL_STUDY[quick]["depth"] >= 3  # deep enough to look for the periodic pattern
+        listed = {(n, s, v) for n, s, v in variants}
+        for residual in (True, False):
+            for name in ("resnet-ann", "resnet-snn"):
+                key = tuple(sorted(zoo.settings(name, quick, **RESIDUAL_STUDY[quick], residual=residual).items()))
+                assert (name, 0, key) in listed
+        assert {s for n, s, _ in variants if n == "resnet-snn"} >= {0, 1, 2}  # lab 07: three ANN/SNN pairs

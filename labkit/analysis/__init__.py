@@ -3,7 +3,9 @@
 * :mod:`~labkit.analysis.record`: the one recorder of layer outputs by name, ANN or SNN, rates or per step;
 * :mod:`~labkit.analysis.regression`: linear and MLP maps between two feature spaces and their scores;
 * :mod:`~labkit.analysis.cka`: linear, debiased and minibatch CKA;
-* :mod:`~labkit.analysis.similarity`: CKA layer by layer and step by step over a data loader;
+* :mod:`~labkit.analysis.similarity`: CKA layer by layer and step by step over a data loader, with intervals;
+* :mod:`~labkit.analysis.inputs`: other inputs for trained networks (rate-coded spikes, an event camera) and
+  ANN/SNN comparisons on them;
 * :mod:`~labkit.analysis.receptive`: receptive-field size, jump and start per layer;
 * :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs;
 * :mod:`~labkit.analysis.rates`: firing rates of spiking channels, and a channel as a black box to query;
@@ -12,7 +14,7 @@
 
 from __future__ import annotations
 
-from . import attacks, cka, receptive, regression
+from . import attacks, cka, inputs, receptive, regression, similarity
 from .attacks import fgsm, pgd
 from .cka import MinibatchCKA, linear_cka
 from .rates import RateObjective, channel_rate, channel_rates
@@ -23,6 +25,8 @@ from .similarity import Net, layer_cka, time_step_cka
 __all__ = [
     "attacks",
     "cka",
+    "inputs",
+    "similarity",
     "receptive",
     "regression",
     "record_features",

@@ -204,6 +204,10 @@ class MinibatchCKA:
     ----------
     n_layers_x, n_layers_y
         Number of layers of the first and of the second network.
+    keep_batches
+        Also keep each batch's HSIC terms, so that :meth:`compute` can recombine
+        any (resampled) set of batches: a bootstrap over batches of images gives
+        CKA an interval (:func:`labkit.analysis.similarity.cka_interval`).
 
     Notes
     -----
@@ -219,13 +223,24 @@ class MinibatchCKA:
     ...     cka.update([x, torch.randn(64, 5)], [x @ torch.randn(10, 10)])
     >>> cka.compute().shape
     torch.Size([2, 1])
+
+    With ``keep_batches=True``, :meth:`compute` takes the batches to combine; a
+    resample with repetition is one bootstrap draw:
+
+    >>> kept = MinibatchCKA(1, 1, keep_batches=True)
+    >>> for _ in range(4):
+    ...     x = torch.randn(32, 6)
+    ...     kept.update([x], [x + torch.randn(32, 6)])
+    >>> bool(torch.equal(kept.compute(), kept.compute(range(4)))), kept.compute([0, 0, 3, 3]).shape
+    (True, torch.Size([1, 1]))
     """
 
-    def __init__(self, n_layers_x: int, n_layers_y: int) -> None:
+    def __init__(self, n_layers_x: int, n_layers_y: int, keep_batches: bool = False) -> None:
         for name, value in (("n_layers_x", n_layers_x), ("n_layers_y", n_layers_y)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}.")
         self.n_layers_x, self.n_layers_y = n_layers_x, n_layers_y
+        self.keep_batches = keep_batches
         self.reset()
 
     def reset(self) -> None:
@@ -235,6 +250,8 @@ class MinibatchCKA:
         self.hsic_yy = torch.zeros(self.n_layers_y, dtype=torch.float64)
         self.batches = 0
         self.samples = 0
+        self.per_batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (xy, xx, yy) if kept
+        self._stacked: tuple[torch.Tensor, ...] | None = None
 
     @staticmethod
     def _grams(name: str, feats: Sequence[torch.Tensor], count: int,
@@ -266,14 +283,37 @@ class MinibatchCKA:
         gy, _ = self._grams("feats_y", feats_y, self.n_layers_y, b)
         scale = 1.0 / (b * (b - 3))
         device = self.hsic_xy.device
-        self.hsic_xy += (gx @ gy.T).to(device) * scale
-        self.hsic_xx += gx.square().sum(1).to(device) * scale
-        self.hsic_yy += gy.square().sum(1).to(device) * scale
+        xy = (gx @ gy.T).to(device) * scale
+        xx = gx.square().sum(1).to(device) * scale
+        yy = gy.square().sum(1).to(device) * scale
+        self.hsic_xy += xy
+        self.hsic_xx += xx
+        self.hsic_yy += yy
+        if self.keep_batches:
+            self.per_batch.append((xy, xx, yy))
+            self._stacked = None
         self.batches += 1
         self.samples += b
 
-    def compute(self) -> torch.Tensor:
-        """CKA ``[n_layers_x, n_layers_y]`` (float64, on the CPU) over all batches so far."""
+    def compute(self, batches: Sequence[int] | None = None) -> torch.Tensor:
+        """CKA ``[n_layers_x, n_layers_y]`` (float64, on the CPU) over all batches so far.
+
+        Parameters
+        ----------
+        batches
+            Indices of the batches to combine, repetitions allowed (a bootstrap
+            resample); needs ``keep_batches=True``. ``None``: every batch.
+        """
         if self.batches == 0:
             raise RuntimeError("MinibatchCKA.compute() called before any update(); add a batch first.")
-        return _ratio(self.hsic_xy, self.hsic_xx[:, None], self.hsic_yy[None, :])
+        if batches is None:
+            return _ratio(self.hsic_xy, self.hsic_xx[:, None], self.hsic_yy[None, :])
+        if not self.keep_batches:
+            raise ValueError("compute(batches=...) needs the per-batch terms: build MinibatchCKA(..., keep_batches=True).")
+        index = torch.as_tensor(list(batches), dtype=torch.long)
+        if index.numel() == 0 or index.min() < 0 or index.max() >= self.batches:
+            raise ValueError(f"batches must be a non-empty list of indices in [0, {self.batches}), got {list(batches)}.")
+        if self._stacked is None:
+            self._stacked = tuple(torch.stack(terms) for terms in zip(*self.per_batch))
+        xy, xx, yy = (terms[index].sum(0) for terms in self._stacked)
+        return _ratio(xy, xx[:, None], yy[None, :])

@@ -40,6 +40,7 @@ __all__ = [
     "histograms",
     "heatmap",
     "heatmaps",
+    "interval_bars",
 ]
 
 STYLE = {
@@ -478,8 +479,10 @@ def heatmap(
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.0 + 0.55 * m.shape[1], 0.8 + 0.5 * m.shape[0]))
     shown = ax.imshow(m, vmin=vmin, vmax=vmax, cmap="magma", aspect="auto")
     ax.grid(False)
+    many = m.shape[1] > 8  # many labels stand upright so that neighbours never overlap
     ax.set_xticks(range(m.shape[1]), xticklabels if xticklabels is not None else range(m.shape[1]),
-                  rotation=45 if xticklabels is not None else 0, ha="right" if xticklabels is not None else "center")
+                  rotation=(90 if many else 45) if xticklabels is not None else 0,
+                  ha="right" if xticklabels is not None and not many else "center")
     ax.set_yticks(range(m.shape[0]), yticklabels if yticklabels is not None else range(m.shape[0]))
     if annotate and m.size <= 100:
         for (i, j), v in np.ndenumerate(m):
@@ -495,17 +498,100 @@ def heatmaps(
     title: str,
     xlabel: str,
     ylabel: str,
-    ticklabels: Sequence[str] | None = None,
+    ticklabels: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     vmin: float = 0.0,
     vmax: float = 1.0,
+    ncols: int | None = None,
 ) -> plt.Figure:
-    """Several :func:`heatmap` panels side by side, one per named matrix, sharing the colour range."""
+    """Several :func:`heatmap` panels, one per named matrix, sharing the colour range.
+
+    ``ticklabels`` name the layers of every panel, or of each panel by its name
+    (panels of different sizes). ``ncols`` panels per row (default: all in one
+    row, at most four); large matrices get smaller cells so that a row stays
+    about page-wide.
+    """
     n = len(matrices)
+    ncols = min(n, 4) if ncols is None else max(1, min(ncols, n))
+    nrows = -(-n // ncols)
     size = max(_numpy(m).shape[1] for m in matrices.values())
-    fig, axes = plt.subplots(1, n, figsize=(n * (1.6 + 0.45 * size), 1.2 + 0.42 * size), squeeze=False)
+    cell = float(np.clip((13.0 / ncols - 1.9) / size, 0.2, 0.45))  # inches per matrix cell: rows stay page-wide
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * (1.9 + cell * size), nrows * (1.5 + 0.95 * cell * size)),
+                             squeeze=False)
     for ax, (name, m) in zip(axes.flat, matrices.items()):
-        heatmap(m, title=name, xlabel=xlabel, ylabel=ylabel, xticklabels=ticklabels, yticklabels=ticklabels,
-                vmin=vmin, vmax=vmax, annotate=size <= 6, ax=ax)
+        labels = ticklabels.get(name) if isinstance(ticklabels, Mapping) else ticklabels
+        heatmap(m, title=name, xlabel=xlabel, ylabel=ylabel, xticklabels=labels, yticklabels=labels,
+                vmin=vmin, vmax=vmax, annotate=size <= 6 and cell >= 0.3, ax=ax)
+        if cell < 0.3:
+            ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
     fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def interval_bars(
+    values: Mapping[str, object],
+    title: str,
+    xlabel: str,
+    reference: float | None = None,
+    reference_label: str = "",
+    fmt: str = "{:.3f}",
+    xlim: tuple[float, float] | None = None,
+) -> plt.Figure:
+    """Horizontal bars of estimates with their confidence intervals, one row per name.
+
+    Horizontal, so that long names stay readable (they never overlap).
+
+    Parameters
+    ----------
+    values
+        ``{name: interval}``: a :class:`labkit.stats.Interval`, a
+        :class:`labkit.stats.SeedSummary`, an ``(estimate, low, high)`` tuple,
+        or a bare number (no whisker).
+    title, xlabel
+        Title and axis label (with units).
+    reference
+        Draw a dashed vertical line here (a yardstick or chance), labelled
+        ``reference_label``.
+    fmt
+        Format of the value written at the end of each bar.
+    xlim
+        Axis range; default from 0 to a little beyond the largest interval.
+
+    Examples
+    --------
+    >>> from labkit.stats import Interval
+    >>> fig = interval_bars({"clean": Interval(0.8, 0.75, 0.85, 0.95, 10, "toy"), "noisy": 0.5}, "T", "CKA")
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['clean', 'noisy']
+    """
+    def parts(v: object) -> tuple[float, float, float]:
+        inner = getattr(v, "interval", v)  # a SeedSummary carries its interval
+        if hasattr(inner, "estimate"):
+            return float(inner.estimate), float(inner.low), float(inner.high)
+        if isinstance(v, (tuple, list)) and len(v) == 3:
+            return float(v[0]), float(v[1]), float(v[2])
+        return float(v), float(v), float(v)
+
+    names = list(values)
+    est, low, high = (np.array(col) for col in zip(*(parts(values[name]) for name in names)))
+    fig, ax = plt.subplots(figsize=(6.5, 0.9 + 0.45 * len(names)))
+    y = np.arange(len(names))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    ax.barh(y, est, color=[colours[i % len(colours)] for i in range(len(names))], alpha=0.85)
+    ax.errorbar(est, y, xerr=[est - low, high - est], fmt="none", ecolor="black", capsize=3, lw=1)
+    for yi, e, h in zip(y, est, high):
+        ax.text(max(e, h), yi, " " + fmt.format(e), va="center", fontsize=8)
+    if reference is not None:
+        ax.axvline(reference, color="grey", ls="--", lw=1, label=reference_label or None)
+        if reference_label:
+            ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.grid(axis="y", visible=False)
+    top = max(float(np.max(high)), reference or 0.0)
+    ax.set_xlim(xlim if xlim is not None else (min(0.0, float(np.min(low))), top * 1.18 if top > 0 else 1.0))
+    ax.set(title=title, xlabel=xlabel)
     fig.tight_layout()
     return fig
