@@ -5,12 +5,13 @@
 * :mod:`~labkit.analysis.cka`: linear, debiased and minibatch CKA;
 * :mod:`~labkit.analysis.similarity`: CKA layer by layer and step by step over a data loader;
 * :mod:`~labkit.analysis.receptive`: receptive-field size, jump and start per layer;
-* :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs.
+* :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs;
+* :mod:`~labkit.analysis.boxes`: localisers scored: mean IoU against a baseline box, mAP, IoU by object size.
 """
 
 from __future__ import annotations
 
-from . import attacks, cka, receptive, regression
+from . import attacks, boxes, cka, receptive, regression
 from .attacks import fgsm, pgd
 from .cka import MinibatchCKA, linear_cka
 from .receptive import ReceptiveField, receptive_fields, receptive_fields_of
@@ -19,6 +20,7 @@ from .similarity import Net, layer_cka, time_step_cka
 
 __all__ = [
     "attacks",
+    "boxes",
     "cka",
     "receptive",
     "regression",
