@@ -5,30 +5,34 @@ Both twins have the same layers; the ANN uses ReLU where the SNN has
 uses ``beta = 0.5`` and ``fast_sigmoid(slope=25)``, as Barchid et al.). The image
 is shown at every one of ``num_steps`` steps (direct input).
 
-Layout (side of the maps for a 64x64 canvas; ``act`` is ReLU or LIF)::
+Layout (side of the maps for a 64x64 canvas and the default ``stem_stride=4``;
+``act`` is ReLU or LIF)::
 
-    encoder   enc.0  conv k, stride 2, BN, act      32x32  channels c1
-              enc.1  conv k, stride 2, BN, act      16x16  c2
-              enc.2  conv k, stride 2, BN, act       8x8   c3
-    decoder   p2 = act(lat.2(enc.2))                                      8x8   width
-              p1 = act(lat.1(enc.1) + up(p2))    additive skip            16x16 width
-              p0 = act(lat.0(enc.0) + up(p1))    additive skip            32x32 width
+    encoder   enc.0  conv k, stride 4, BN, act      16x16  channels c1
+              enc.1  conv k, stride 2, BN, act       8x8   c2
+              enc.2  conv k, stride 2, BN, act       4x4   c3
+    decoder   p2 = act(lat.2(enc.2))                                      4x4   width
+              p1 = act(lat.1(enc.1) + up(p2))    additive skip             8x8  width
+              p0 = act(lat.0(enc.0) + up(p1))    additive skip            16x16 width
     heads     box: one 1x1 convolution shared by the pyramid p0, p1, p2 gives, at
                    every position, a score and the distances (l, t, r, b) to the box's sides;
-              class: each encoder map pooled with the box head's weights at its size, linear, 10 scores
+              class: p0 inside the predicted box (RoIAlign to 4x4 cells), linear, 10 scores
 
 ``lat.k`` is a 1x1 convolution with BN; ``up`` doubles the side (nearest
 neighbour). In the SNN, the skip adds the upsampled spikes of the coarser level
 to the input current of the finer level's neurons (as the spiking ResNets of
 :mod:`labkit.models.resnet` do at their shortcuts), and both heads read the mean
-membrane of a non-spiking LIF over the steps.
+membrane of a non-spiking LIF over the steps (the class head reads the spikes of
+``p0`` inside the box at every step).
 
 **The box.** Each position of each pyramid level proposes a box (its centre
 minus/plus the predicted distances, in units of the level's stride); a softmax of
 the scores over *all* positions of all levels weighs the proposals, and the
 prediction is their weighted mean. The box is therefore always valid
 (``x2 > x1``), differentiable in every weight, and convolutional: a proposal
-depends on what its position sees, not on where it is. Barchid et al. read the
+depends on what its position sees, not on where it is. The class is read inside
+the predicted box (detached, so the class loss does not move the box), which
+keeps the digit's layout that a pooled average would lose. Barchid et al. read the
 box from fixed random readouts of the last layer instead (DECOLLE's local
 readouts); a dense, translation-equivariant head learns from far fewer images,
 which is what a few CPU-minutes allow.
@@ -52,6 +56,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.ops import roi_align
 
 from ..data.localisation import paired_iou
 from ..spiking import LIF, MeanOverTime, SpikeFn, SpikingSequential
@@ -61,6 +66,8 @@ __all__ = ["Localiser", "localiser_ann", "localiser_snn", "localisation_loss", "
 
 #: Box losses :func:`localisation_loss` knows.
 BOX_LOSSES = ("giou", "smooth_l1")
+#: Side of the grid the class head reads inside the predicted box (RoIAlign on the finest pyramid level).
+ROI = 4
 
 
 def _up(x: torch.Tensor) -> torch.Tensor:
@@ -78,8 +85,9 @@ class Localiser(nn.Module):
     """
 
     def __init__(self, encoder: list[nn.Module], lateral: list[nn.Module], merge: list[nn.Module],
-                 box_head: nn.Module, class_head: nn.Module, spiking: bool) -> None:
+                 box_head: nn.Module, class_head: nn.Module, spiking: bool, roi: int = ROI) -> None:
         super().__init__()
+        self.roi = roi
         self.enc = nn.ModuleList(encoder)
         self.lat = nn.ModuleList(lateral)
         self.merge = nn.ModuleList(merge)
@@ -126,10 +134,15 @@ class Localiser(nn.Module):
         for h, w in shapes:
             maps.append(weights[:, start:start + h * w].view(-1, h, w))
             start += h * w
-        # the class reads the encoder where the box head looks: each encoder map pooled with the weights of the
-        # pyramid level of its size, normalised per level (detached: the class loss does not move the box)
-        pooled = torch.cat([(feat * (m / m.sum((-2, -1), keepdim=True)).detach().unsqueeze(-3)).sum((-2, -1))
-                            for feat, m in zip(feats, maps)], dim=-1)
+        # the class reads the finest pyramid level inside the predicted box (RoIAlign, as in two-stage detectors),
+        # which keeps the object's layout; the box is detached, so the class loss does not move it
+        finest = levels[0]
+        flat = finest.reshape(-1, *finest.shape[-3:])                       # [B or T*B, C, h, w]
+        index = torch.arange(flat.shape[0], device=box.device, dtype=box.dtype)[:, None]
+        rois = torch.cat([index, box.detach().repeat(flat.shape[0] // box.shape[0], 1)], dim=1)
+        crops = roi_align(flat, rois, output_size=self.roi, spatial_scale=finest.shape[-1] / side, sampling_ratio=2,
+                          aligned=True)
+        pooled = crops.flatten(1).reshape(*finest.shape[:-3], -1)
         return {"scores": self.class_head(pooled), "box": box, "weights": maps}
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
@@ -172,7 +185,7 @@ def localiser_ann(channels: tuple[int, int, int] = (16, 32, 64), width: int = 32
     lateral = [nn.Sequential(*_conv_bn(c, width, 1)) for c in (c1, c2, c3)]
     merge = [nn.ReLU() for _ in range(3)]
     box_head = nn.Conv2d(width, 5, 1)
-    class_head = nn.Linear(c1 + c2 + c3, num_classes)
+    class_head = nn.Linear(width * ROI * ROI, num_classes)
     return Localiser(encoder, lateral, merge, box_head, class_head, spiking=False)
 
 
@@ -207,7 +220,7 @@ def localiser_snn(num_steps: int, channels: tuple[int, int, int] = (16, 32, 64),
     lateral = [SpikingSequential(*_conv_bn(c, width, 1), num_steps=num_steps, static_input=False) for c in (c1, c2, c3)]
     merge = [SpikingSequential(lif(), num_steps=num_steps, static_input=False) for _ in range(3)]
     box_head = SpikingSequential(nn.Conv2d(width, 5, 1), *readout(), num_steps=num_steps, static_input=False)
-    class_head = SpikingSequential(nn.Linear(c1 + c2 + c3, num_classes), *readout(), num_steps=num_steps,
+    class_head = SpikingSequential(nn.Linear(width * ROI * ROI, num_classes), *readout(), num_steps=num_steps,
                                    static_input=False)
     return Localiser(encoder, lateral, merge, box_head, class_head, spiking=True)
 
