@@ -22,7 +22,8 @@ import labkit.viz
 from labkit.analysis.receptive import receptive_fields_of
 from labkit.models import LAYER_LABELS
 from labkit.train import History
-from labkit.viz import learned, plot, search
+from labkit.stats import Interval
+from labkit.viz import boxes, learned, plot, search
 
 TOLERANCE_PX = 1.0
 
@@ -166,6 +167,16 @@ FIGURES = {
         {"ANN seed 0 vs ANN seed 1": (0.77, 0.74, 0.80), "ANN vs SNN (3 pairs)": (0.78, 0.75, 0.81),
          "untrained vs trained ANN": 0.3, "event-like input to the SNN": (0.55, 0.5, 0.6)},
         title="CKA", xlabel="mean diagonal CKA", reference=0.77, reference_label="ANN-ANN yardstick"),
+    "boxes.box_grid": lambda: boxes.box_grid(
+        torch.rand(8, 1, 64, 64), {"truth": torch.tensor([[10.0, 12.0, 34.0, 36.0]] * 8),
+                                   "SNN": torch.tensor([[12.0, 10.0, 30.0, 40.0]] * 8)},
+        title="B", titles=[f"IoU 0.{k} (digit {k})" for k in range(8)]),
+    "boxes.iou_diagram": lambda: boxes.iou_diagram((20, 20, 40, 40), (10, 10, 30, 30), title="IoU"),
+    "boxes.grouped_interval_bars": lambda: boxes.grouped_interval_bars(
+        {net: {size: Interval(0.5, 0.45, 0.55, 0.95, 100, "toy") for size in ("small (<18 px)", "medium (18-23 px)",
+                                                                              "large (>=24 px)")}
+         for net in ("ANN", "SNN", "mean-box baseline")},
+        title="IoU by size", xlabel="object size (px)", ylabel="mean IoU"),
     "search.best_so_far": lambda: search.best_so_far(
         {"deep channel 47 (body.layers.5)": {m: np.maximum.accumulate(np.random.rand(3, 1000), axis=1)
                                              for m in ("PROTES (TT)", "random", "(1+λ) ES")},

@@ -22,12 +22,13 @@ import time
 import torch
 
 from labkit import seed_everything
+from labkit.data import ImageSet
 from labkit.train import Recipe
 from labkit.zoo import ENTRIES, course, settings
 from labkit.zoo.catalogue import RECIPE_KEYS, SIZE_KEYS
 
 LAB_OF = {"mnist-snn": "02", "cifar-cnn": "03", "cifar-snn": "03", "alexnet-cifar": "04",
-          "resnet-ann": "07", "resnet-snn": "07"}
+          "resnet-ann": "07", "resnet-snn": "07", "localiser-ann": "08", "localiser-snn": "08"}
 SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 TRAIN_SIZE = {"mnist": 60_000, "cifar10": 50_000}
 
@@ -37,17 +38,25 @@ def seconds_per_step(name: str, config: dict, device: torch.device, steps: int) 
     arch = {k: v for k, v in config.items() if k not in SIZE_KEYS and k not in RECIPE_KEYS}
     recipe = Recipe(**{k: config[k] for k in RECIPE_KEYS if k in config})
     seed_everything(0)
-    model = ENTRIES[name].build(**arch).to(device).train()
+    spec = ENTRIES[name]
+    model = spec.build(**arch).to(device).train()
     optimizer = recipe.optimizer_for(model)
-    x = torch.rand(recipe.batch_size, *SHAPES[ENTRIES[name].dataset], device=device)
+    x = torch.rand(recipe.batch_size, *SHAPES[spec.dataset], device=device)
     y = torch.randint(0, 10, (recipe.batch_size,), device=device)
+    loss_fn = recipe.loss() if spec.loss is None else spec.loss
+    if spec.prepare is not None:  # a task made from the images (e.g. canvases with boxes): one real batch, repeated
+        toy = ImageSet(torch.rand(8, *SHAPES[spec.dataset]), torch.arange(8), [str(i) for i in range(10)], "toy",
+                       "test", "random images")
+        inputs, targets = next(iter(spec.prepare(toy).loader(batch_size=8)))
+        repeat = lambda t: t.repeat_interleave(-(-recipe.batch_size // 8), dim=0)[:recipe.batch_size].to(device)  # noqa: E731
+        x, y = repeat(inputs), tuple(repeat(t) for t in targets)
     times = []
     for _ in range(steps + 1):  # the first step warms up
         if device.type == "cuda":
             torch.cuda.synchronize()
         began = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        recipe.loss()(model(x), y).backward()
+        loss_fn(model(x), y).backward()
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize()

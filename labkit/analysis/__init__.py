@@ -10,11 +10,12 @@
 * :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs;
 * :mod:`~labkit.analysis.rates`: firing rates of spiking channels, and a channel as a black box to query;
 * :mod:`~labkit.analysis.maximise`: gradient-free search over a discrete grid (PROTES, random, ES), exported as :func:`labkit.maximise`.
+* :mod:`~labkit.analysis.boxes`: localisers scored: mean IoU against a baseline box, mAP, IoU by object size.
 """
 
 from __future__ import annotations
 
-from . import attacks, cka, inputs, receptive, regression, similarity
+from . import attacks, boxes, cka, inputs, receptive, regression, similarity
 from .attacks import fgsm, pgd
 from .cka import MinibatchCKA, linear_cka
 from .rates import RateObjective, channel_rate, channel_rates
@@ -24,6 +25,7 @@ from .similarity import Net, layer_cka, time_step_cka
 
 __all__ = [
     "attacks",
+    "boxes",
     "cka",
     "inputs",
     "similarity",

@@ -3,7 +3,8 @@
 :func:`load_mnist` and :func:`load_cifar10` take the offline data root
 (``LABKIT_DATA``) first and torchvision's real download otherwise; every
 :class:`ImageSet` says in ``source`` and ``title`` which data it holds, and every
-figure title repeats it.
+figure title repeats it. :func:`localisation_set` pastes those images on larger
+canvases, with a class and a box each, for single-object localisation.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .datasets import (
     split_validation,
     tensor_loader,
 )
+from .localisation import BOX_CONVENTION, LocalisationSet, check_boxes, localisation_set, paired_iou
 
 __all__ = [
     "ImageSet",
@@ -35,6 +37,11 @@ __all__ = [
     "split_validation",
     "tensor_loader",
     "RandomCropFlip",
+    "LocalisationSet",
+    "localisation_set",
+    "check_boxes",
+    "paired_iou",
+    "BOX_CONVENTION",
     "PACK_SHA256",
     "MNIST_CLASSES",
     "CIFAR10_CLASSES",

@@ -13,6 +13,9 @@ One convention: a classifier is a :class:`FeatureClassifier`, a **body**
 * :mod:`~labkit.models.alexnet`: AlexNet (torchvision's ImageNet weights) and a CIFAR-sized variant;
 * :mod:`~labkit.models.conv`: convolution written as explicit loops, for teaching;
 * :mod:`~labkit.models.vqvae`: a small VQ-VAE for digits, whose decoder draws an image from a grid of code indices.
+* :mod:`~labkit.models.localiser`: single-object localisers (spiking encoder-decoder and ANN twin), their loss and metrics.
+
+The localisers are the other exception: they return a pair ``(class scores, box)``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from .alexnet import (
 )
 from .classifiers import FeatureClassifier, cifar_cnn, cifar_snn, mnist_snn
 from .conv import conv2d_loops
+from .localiser import Localiser, class_accuracy, localisation_loss, localiser_ann, localiser_snn, mean_iou
 from .resnet import BasicBlock, SpikingBlock, block_names, resnet_ann, resnet_snn, set_static_input
 from .vqvae import VQVAE
 
@@ -51,4 +55,10 @@ __all__ = [
     "RELU_AFTER",
     "conv2d_loops",
     "VQVAE",
+    "Localiser",
+    "localiser_ann",
+    "localiser_snn",
+    "localisation_loss",
+    "class_accuracy",
+    "mean_iou",
 ]

@@ -4,13 +4,14 @@
 * :mod:`~labkit.viz.learned`: kernels, feature-visualisation matrices and receptive-field figures;
 * :mod:`~labkit.viz.widgets`: :func:`interact`, sliders in Jupyter and a static figure in the book;
 * :mod:`~labkit.viz.search`: best value against queries, and neurons' preferred inputs across training.
+* :mod:`~labkit.viz.boxes`: canvases with their boxes, the IoU of two boxes to scale, intervals by group.
 
 Every figure has a title and axis labels with units.
 """
 
 from __future__ import annotations
 
-from . import learned, plot, search, widgets
+from . import boxes, learned, plot, search, widgets
 from .widgets import interact
 
-__all__ = ["plot", "learned", "widgets", "interact", "search"]
+__all__ = ["plot", "learned", "widgets", "interact", "search", "boxes"]

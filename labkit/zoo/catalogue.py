@@ -25,9 +25,10 @@ from typing import Any, Callable, Mapping
 
 from torch import nn
 
-from ..data import ImageSet, tensor_loader
+from ..data import ImageSet, localisation_set, tensor_loader
 from ..models import alexnet_cifar, cifar_cnn, cifar_snn, mnist_snn, resnet_ann, resnet_snn
 from ..models.vqvae import perplexity, reconstruction_error, vqvae, vqvae_loss
+from ..models.localiser import class_accuracy, localisation_loss, localiser_ann, localiser_snn, mean_iou
 from ..spiking import surrogate_from_name
 
 __all__ = ["Entry", "ENTRIES", "course", "SIZE_KEYS", "RECIPE_KEYS", "RESIDUAL_STUDY"]
@@ -125,6 +126,16 @@ class _ImagePairs:
         return tensor_loader(self.images.images, self.images.images, batch_size=batch_size, shuffle=shuffle)
 
 
+def _localiser_ann(channels: tuple[int, int, int], width: int, kernel: int, stem_stride: int) -> nn.Module:
+    return localiser_ann(tuple(channels), width, kernel, stem_stride)
+
+
+def _localiser_snn(num_steps: int, channels: tuple[int, int, int], width: int, kernel: int, stem_stride: int,
+                   surrogate: str, beta: float) -> nn.Module:
+    return localiser_snn(num_steps, tuple(channels), width, kernel, stem_stride, beta=beta,
+                         spike_grad=surrogate_from_name(surrogate))
+
+
 _CIFAR_SIZES_FULL = dict(n_train=45_000, n_val=5_000, n_test=None)
 # Quick sizes, chosen by measurement on 2 CPU cores (2026-11-29, README table): a first cold build with
 # 6,000 digits x 3 epochs, 12,000 images x 5 and 15,000 x 6 gave MNIST SNNs 95.7-96.9%, CNN 60.2%, SNN 54.0%,
@@ -134,6 +145,12 @@ _CIFAR_QUICK = dict(n_train=12_000, n_val=1_000, n_test=2_000, epochs=6, lr=3e-3
 _RESNET_QUICK = dict(n_train=20_000, n_val=1_000, n_test=2_000, epochs=6, lr=1e-2)
 # the SNN's own training digits (the same split), a few epochs
 _MNIST_VQVAE_QUICK = dict(n_train=6_500, n_val=400, n_test=2_000, epochs=4, lr=3e-3)
+# Localisers: MNIST digits pasted on 64x64 canvases (labkit.data.localisation_set); the SNN as Barchid et al.
+_LOCALISER = dict(channels=(16, 32, 64), width=32, kernel=5, stem_stride=4)
+_LOCALISER_QUICK = dict(n_train=6_400, n_val=500, n_test=2_000, epochs=12, lr=1e-2, batch_size=64, **_LOCALISER)
+_LOCALISER_FULL = dict(n_train=None, n_val=1_000, n_test=None, epochs=12, lr=1e-2, batch_size=128, **_LOCALISER)
+_LOCALISER_TASK = dict(prepare=localisation_set, loss=localisation_loss,
+                       metrics={"acc": class_accuracy, "miou": mean_iou})
 
 ENTRIES: dict[str, Entry] = {entry.name: entry for entry in [
     Entry("mnist-snn", "convolutional SNN for MNIST (snnTorch tutorial 6 layout), mean readout membrane",
@@ -171,6 +188,11 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in [
           quick=dict(n_train=12_000, n_val=1_000, n_test=2_000, epochs=6, lr=1e-3, batch_size=64, width=0.25,
                      schedule="cosine"),
           full=dict(**_CIFAR_SIZES_FULL, epochs=20, lr=1e-3, batch_size=64, width=1.0, schedule="cosine")),
+    Entry("localiser-ann", "single-object localiser: conv encoder, decoder with additive skips, box and class heads",
+          "mnist", _localiser_ann, quick=_LOCALISER_QUICK, full=_LOCALISER_FULL, **_LOCALISER_TASK),
+    Entry("localiser-snn", "the spiking twin of localiser-ann: LIF (beta 0.5, fast sigmoid 25), mean-membrane heads",
+          "mnist", _localiser_snn, quick=dict(**_LOCALISER_QUICK, num_steps=4, surrogate="fast_sigmoid:25", beta=0.5),
+          full=dict(**_LOCALISER_FULL, num_steps=8, surrogate="fast_sigmoid:25", beta=0.5), **_LOCALISER_TASK),
 ]}
 
 
@@ -202,6 +224,7 @@ def course(quick: bool) -> list[tuple[str, int, dict[str, Any]]]:
         *[(name, 0, {**study, "residual": r}) for r in (True, False) for name in ("resnet-ann", "resnet-snn")],
         *[(name, 0, {**study, "depth": 1}) for name in ("resnet-ann", "resnet-snn")],
         ("resnet-snn", 0, {"width": 2 * res["width"]}),
+        ("localiser-ann", 0, {}), ("localiser-snn", 0, {}),
     ]
     unique, seen = [], set()
     for name, seed, overrides in variants:  # a variant equal to another (e.g. full-mode defaults) is listed once
