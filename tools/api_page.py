@@ -12,8 +12,8 @@ Usage: ``python tools/api_page.py`` after adding a module or a subpackage (edit
 from pathlib import Path
 import importlib, types
 sections = [
- ("Starting a lab: `labkit`", "What every lab calls first: {func}`labkit.start` resolves quick or full mode, seeds every generator once and picks the device. The base layer below it holds the settings, the atomic file writer and the shared argument checks.",
-  "labkit", "start, Run, persistent_checkpoints", [("labkit.config", True), ("labkit.io", True), ("labkit.checks", True), ("labkit.run", False)]),
+ ("Starting a lab: `labkit`", "What every lab calls first: {func}`labkit.start` resolves quick or full mode, seeds every generator once and picks the device. The base layer below it holds the settings, the atomic file writer, the shared argument checks and the intervals behind every verdict word.",
+  "labkit", "start, Run, persistent_checkpoints", [("labkit.config", True), ("labkit.io", True), ("labkit.checks", True), ("labkit.stats", True), ("labkit.run", False)]),
  ("Data: `labkit.data`", "MNIST and CIFAR-10 as tensors, from the offline data root or torchvision's download, with honest splits: a validation split for model selection and the test set kept for the end; and the same images pasted on canvases with boxes, for localisation (lab 08).",
   "labkit.data", None, [("labkit.data.datasets", False), ("labkit.data.augment", False), ("labkit.data.localisation", False)]),
  ("Spiking: `labkit.spiking`", "From inputs to spikes (labs 01 and 02): stimuli, spike codes and the event-camera emulator, then surrogate gradients, LIF neurons and the engine that runs layers over time.",
