@@ -6,7 +6,7 @@
 * :func:`mean_box_baseline` predicts the mean training box everywhere: the
   yardstick a localiser must beat;
 * :func:`mean_average_precision` is COCO's AP at IoU 0.5 and averaged over
-  IoU 0.5:0.95, by :class:`torchmetrics.detection.MeanAveragePrecision` with the
+  IoU 0.5:0.95, by ``torchmetrics.detection.MeanAveragePrecision`` with the
   ``faster_coco_eval`` backend; :func:`average_precision_interval` puts a
   bootstrap interval around it;
 * :func:`iou_by_size` gives mean IoU per object-size bin with intervals, and the
@@ -129,7 +129,7 @@ def mean_box_baseline(train: LocalisationSet, test: LocalisationSet) -> BoxPredi
 
 
 def mean_average_precision(pred: BoxPredictions) -> dict[str, float]:
-    """COCO average precision by :class:`torchmetrics.detection.MeanAveragePrecision` (``faster_coco_eval`` backend).
+    """COCO average precision by ``torchmetrics.detection.MeanAveragePrecision`` (``faster_coco_eval`` backend).
 
     Each image has one ground-truth object and one detection (its box, class and
     confidence). A detection is a true positive at IoU threshold ``t`` when its

@@ -1,7 +1,7 @@
 """Single-object localisation data: objects pasted at random positions and scales on a canvas, with a class and a box.
 
-:func:`localisation_set` turns an :class:`~labkit.data.ImageSet` (MNIST digits,
-CIFAR-10 images) into a :class:`LocalisationSet`: one object per canvas, pasted
+:func:`~labkit.data.localisation_set` turns an :class:`~labkit.data.ImageSet` (MNIST digits,
+CIFAR-10 images) into a :class:`~labkit.data.LocalisationSet`: one object per canvas, pasted
 at a random place and scale, optionally among clutter, with its class and its
 box. Batches are ``(canvases, (labels, boxes))``, the targets of a network that
 predicts a class and a box.
@@ -11,9 +11,9 @@ COCO and ``torchvision.ops``: pixel ``(row i, column j)`` covers the square
 ``[j, j + 1) x [i, i + 1)``, so an object whose ink spans columns ``j0 .. j1``
 has ``x1 = j0`` and ``x2 = j1 + 1``, and a box's width is ``x2 - x1``. (The
 *pixel-inclusive* convention of PASCAL VOC would write ``x2 = j1`` and count
-``x2 - x1 + 1`` pixels.) :func:`check_boxes` refuses boxes with ``x2 < x1`` or
+``x2 - x1 + 1`` pixels.) :func:`~labkit.data.check_boxes` refuses boxes with ``x2 < x1`` or
 ``y2 < y1``, the usual sign of ``xywh`` boxes passed where ``xyxy`` is expected,
-and :func:`paired_iou` scores predictions against truths with
+and :func:`~labkit.data.paired_iou` scores predictions against truths with
 :func:`torchvision.ops.box_iou`.
 
 Examples
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -210,8 +210,8 @@ class LocalisationSet:
         wh = self.boxes[:, 2:] - self.boxes[:, :2]
         return (wh[:, 0] * wh[:, 1]).sqrt()
 
-    def loader(self, batch_size: int = 128, shuffle: bool = False,
-               generator: torch.Generator | None = None) -> _Batches:
+    def loader(self, batch_size: int = 128, shuffle: bool = False, generator: torch.Generator | None = None
+               ) -> Iterable[tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]]:
         """Batches ``(canvases, (labels, boxes))``; shuffled by torch's global seed unless ``generator`` is given."""
         return _Batches(self, batch_size, shuffle, generator)
 

@@ -64,7 +64,7 @@ from ..spiking import LIF, MeanOverTime, SpikeFn, SpikingSequential
 __all__ = ["Localiser", "localiser_ann", "localiser_snn", "localisation_loss", "class_accuracy", "mean_iou",
            "BOX_LOSSES"]
 
-#: Box losses :func:`localisation_loss` knows.
+#: Box losses :func:`labkit.models.localisation_loss` knows.
 BOX_LOSSES = ("giou", "smooth_l1")
 #: Side of the grid the class head reads inside the predicted box (RoIAlign on the finest pyramid level).
 ROI = 4
