@@ -20,7 +20,7 @@ from __future__ import annotations
 from . import encoding, events, stimuli
 from .functional import lif_multistep, lif_reference
 from .neurons import LIF, simulate_neuron
-from .sequential import MeanOverTime, SpikingSequential, SumOverTime, default_fold
+from .sequential import MeanOverTime, SpikingSequential, SumOverTime, default_channels_last, default_fold
 from .surrogate import SURROGATE_NAMES, SpikeFn, describe_surrogate, stable_sigmoid, surrogate_derivative, surrogate_from_name
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "SumOverTime",
     "MeanOverTime",
     "default_fold",
+    "default_channels_last",
     "lif_multistep",
     "lif_reference",
     "simulate_neuron",

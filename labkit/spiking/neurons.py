@@ -16,11 +16,12 @@ with :math:`\\beta` clamped to [0, 1] and :math:`r_t` carrying no gradient.
 Why not just call ``snntorch.Leaky`` in a loop? Measured on 2 CPU cores, a
 per-step loop builds about ten autograd nodes per layer and step. Here one
 autograd node covers all ``T`` steps of a layer (:func:`labkit.spiking.lif_multistep`):
-the forward pass runs the recurrence without recording a graph and the backward pass is
-hand-written BPTT (a single multiply-add per step), with the surrogate derivative taken from
-the snnTorch surrogate itself, so any elementwise surrogate works. A test checks
-outputs, membranes and gradients against a plain ``snntorch.Leaky`` loop to 1e-6
-in float64.
+the forward pass runs the recurrence without recording a graph, in place, one step
+at a time, and the backward pass is hand-written BPTT in one reverse loop, with the
+surrogate's derivative written out for the course's surrogates and taken from the
+surrogate's own backward for any other elementwise one. Tests check spikes (identical),
+membranes and gradients against a plain ``snntorch.Leaky`` loop to 1e-6 in float64, and a
+residual SNN's gradients against autograd through every step.
 """
 
 from __future__ import annotations
