@@ -25,10 +25,14 @@ from labkit import seed_everything
 from labkit.train import Recipe
 from labkit.zoo import ENTRIES, course, settings
 from labkit.zoo.catalogue import RECIPE_KEYS, SIZE_KEYS
+from labkit.zoo.events import EVENT_BINS
 
 LAB_OF = {"mnist-snn": "02", "cifar-cnn": "03", "cifar-snn": "03", "alexnet-cifar": "04",
           "resnet-ann": "07", "resnet-snn": "07"}
+LAB_OF.update({"mnist-sae": "06", "mnist-ae": "06", "event-sae": "06", "event-snn": "06"})
 SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+# entries whose prepare turns images into other inputs: event recordings [T, 2, 28, 28]
+INPUT_SHAPES = {"event-sae": (EVENT_BINS, 2, 28, 28), "event-snn": (EVENT_BINS, 2, 28, 28)}
 TRAIN_SIZE = {"mnist": 60_000, "cifar10": 50_000}
 
 
@@ -39,7 +43,7 @@ def seconds_per_step(name: str, config: dict, device: torch.device, steps: int) 
     seed_everything(0)
     model = ENTRIES[name].build(**arch).to(device).train()
     optimizer = recipe.optimizer_for(model)
-    x = torch.rand(recipe.batch_size, *SHAPES[ENTRIES[name].dataset], device=device)
+    x = torch.rand(recipe.batch_size, *INPUT_SHAPES.get(name, SHAPES[ENTRIES[name].dataset]), device=device)
     y = torch.randint(0, 10, (recipe.batch_size,), device=device)
     times = []
     for _ in range(steps + 1):  # the first step warms up
@@ -47,7 +51,7 @@ def seconds_per_step(name: str, config: dict, device: torch.device, steps: int) 
             torch.cuda.synchronize()
         began = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        recipe.loss()(model(x), y).backward()
+        (ENTRIES[name].loss or recipe.loss())(model(x), y).backward()
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize()

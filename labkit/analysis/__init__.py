@@ -5,15 +5,17 @@
 * :mod:`~labkit.analysis.cka`: linear, debiased and minibatch CKA;
 * :mod:`~labkit.analysis.similarity`: CKA layer by layer and step by step over a data loader;
 * :mod:`~labkit.analysis.receptive`: receptive-field size, jump and start per layer;
-* :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs.
+* :mod:`~labkit.analysis.attacks`: FGSM and PGD adversarial inputs;
+* :mod:`~labkit.analysis.reconstruction`: autoencoders' nRMSE per sample, the rate code's noise floor, embeddings, UMAP.
 """
 
 from __future__ import annotations
 
-from . import attacks, cka, receptive, regression
+from . import attacks, cka, receptive, reconstruction, regression
 from .attacks import fgsm, pgd
 from .cka import MinibatchCKA, linear_cka
 from .receptive import ReceptiveField, receptive_fields, receptive_fields_of
+from .reconstruction import embeddings, knn_correct, noise_floor, sample_nrmse, umap_2d
 from .record import FeatureRecording, record_features, spiking_layers
 from .similarity import Net, layer_cka, time_step_cka
 
@@ -35,4 +37,10 @@ __all__ = [
     "receptive_fields_of",
     "fgsm",
     "pgd",
+    "reconstruction",
+    "sample_nrmse",
+    "noise_floor",
+    "embeddings",
+    "knn_correct",
+    "umap_2d",
 ]

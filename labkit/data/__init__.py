@@ -3,11 +3,15 @@
 :func:`load_mnist` and :func:`load_cifar10` take the offline data root
 (``LABKIT_DATA``) first and torchvision's real download otherwise; every
 :class:`ImageSet` says in ``source`` and ``title`` which data it holds, and every
-figure title repeats it.
+figure title repeats it. :class:`Pairs` holds inputs with targets for tasks that
+are not classification (an image with itself for an autoencoder), and
+:mod:`~labkit.data.events` turns event streams into frames with tonic (and loads
+DVS Gesture).
 """
 
 from __future__ import annotations
 
+from . import events
 from .augment import RandomCropFlip
 from .datasets import (
     CIFAR10_CLASSES,
@@ -23,6 +27,7 @@ from .datasets import (
     split_validation,
     tensor_loader,
 )
+from .pairs import Pairs, autoencoder_pairs
 
 __all__ = [
     "ImageSet",
@@ -38,4 +43,7 @@ __all__ = [
     "PACK_SHA256",
     "MNIST_CLASSES",
     "CIFAR10_CLASSES",
+    "Pairs",
+    "autoencoder_pairs",
+    "events",
 ]

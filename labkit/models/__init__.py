@@ -11,7 +11,9 @@ One convention: a classifier is a :class:`FeatureClassifier`, a **body**
 * :mod:`~labkit.models.classifiers`: the MNIST SNN and the CIFAR-10 CNN/SNN twins;
 * :mod:`~labkit.models.resnet`: residual ANN/SNN twins for CIFAR-10;
 * :mod:`~labkit.models.alexnet`: AlexNet (torchvision's ImageNet weights) and a CIFAR-sized variant;
-* :mod:`~labkit.models.conv`: convolution written as explicit loops, for teaching.
+* :mod:`~labkit.models.conv`: convolution written as explicit loops, for teaching;
+* :mod:`~labkit.models.autoencoder`: convolutional autoencoders, spiking and non-spiking twins, with a rate-code input;
+* :mod:`~labkit.models.events`: a spiking classifier of event frames.
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ from .alexnet import (
     imagenet_alexnet,
 )
 from .classifiers import FeatureClassifier, cifar_cnn, cifar_snn, mnist_snn
+from .autoencoder import (
+    ConvAutoencoder,
+    RateEncoder,
+    RecurrentLIF,
+    conv_ae,
+    conv_sae,
+    reconstruction_loss,
+    reconstruction_nrmse,
+)
 from .conv import conv2d_loops
+from .events import TimeFirst, event_snn
 from .resnet import BasicBlock, SpikingBlock, block_names, resnet_ann, resnet_snn, set_static_input
 
 __all__ = [
@@ -48,4 +60,13 @@ __all__ = [
     "LAYER_LABELS",
     "RELU_AFTER",
     "conv2d_loops",
+    "ConvAutoencoder",
+    "conv_sae",
+    "conv_ae",
+    "RateEncoder",
+    "RecurrentLIF",
+    "reconstruction_loss",
+    "reconstruction_nrmse",
+    "event_snn",
+    "TimeFirst",
 ]
