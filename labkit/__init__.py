@@ -30,6 +30,7 @@ top    :func:`labkit.maximise`      gradient-free search of a black box over a d
 0      :mod:`labkit.io`             the atomic file writer, writable-folder checks
 0      :mod:`labkit.checks`         argument checks shared by all layers
 0      :mod:`labkit.stats`          bootstrap and seed intervals, and the verdict words they allow
+0      :mod:`labkit.metrics`        :func:`nrmse`, the normalised RMSE of reconstructed spike counts
 =====  ===========================  ==================================================
 
 The subpackages are imported on first use, so ``import labkit`` stays light and
@@ -43,16 +44,19 @@ from typing import Any
 
 from .config import cache_dir, data_root, get_device, is_static, persistent_checkpoints, resolve_quick, seed_everything
 from .exercise import check
+from .metrics import nrmse
 from .run import Run, start
 
 __version__ = "0.2.0"
 
-_SUBMODULES = ("analysis", "book", "checks", "data", "exercise", "fv", "io", "models", "spiking", "stats", "train", "viz", "zoo")
+_SUBMODULES = ("analysis", "book", "checks", "data", "exercise", "fv", "io", "metrics", "models", "spiking", "stats", "train", "viz",
+               "zoo")
 
 __all__ = [
     "Run",
     "start",
     "check",
+    "nrmse",
     "resolve_quick",
     "seed_everything",
     "get_device",

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "labkit"
 LAYERS = {
-    "config": 0, "io": 0, "checks": 0, "stats": 0,
+    "config": 0, "io": 0, "checks": 0, "stats": 0, "metrics": 0,
     "data": 1,
     "spiking": 2,
     "models": 3,

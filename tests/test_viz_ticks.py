@@ -23,7 +23,7 @@ from labkit.analysis.receptive import receptive_fields_of
 from labkit.models import LAYER_LABELS
 from labkit.train import History
 from labkit.stats import Interval
-from labkit.viz import boxes, learned, plot, search
+from labkit.viz import boxes, learned, plot, reconstruction, search
 
 TOLERANCE_PX = 1.0
 
@@ -177,6 +177,23 @@ FIGURES = {
                                                                               "large (>=24 px)")}
          for net in ("ANN", "SNN", "mean-box baseline")},
         title="IoU by size", xlabel="object size (px)", ylabel="mean IoU"),
+    "reconstruction.reconstruction_grid": lambda: reconstruction.reconstruction_grid(
+        torch.rand(4, 1, 28, 28), (torch.rand(10, 4, 1, 28, 28) < 0.2).float(), [0, 4, 9],
+        title="MNIST (offline training split)", baseline=torch.rand(4, 1, 28, 28), dt=5e-3),
+    "reconstruction.embedding_maps": lambda: reconstruction.embedding_maps(
+        {"SAE": np.random.rand(200, 2), "AE": np.random.rand(200, 2)}, np.arange(200) % 10,
+        [str(k) for k in range(10)], title="UMAP"),
+    "reconstruction.sweep": lambda: reconstruction.sweep(
+        [2, 4, 8, 16, 32, 64, 128, 256], {m: [Interval(0.6, 0.55, 0.65, 0.95, 500, "toy")] * 8 for m in ("SAE", "AE")},
+        title="S", xlabel="embedding size (units)", ylabel="test nRMSE", logx=True,
+        reference={"noise floor": [0.37] * 8}),
+    "reconstruction.value_heatmap": lambda: reconstruction.value_heatmap(
+        np.random.rand(4, 5), [f"{f} Hz" for f in (0, 5, 10, 20, 50)], [f"{f} Hz" for f in (50, 100, 200, 400)],
+        title="H", xlabel="f_off", ylabel="f_on", colorbar_label="test nRMSE"),
+    "reconstruction.value_heatmaps": lambda: reconstruction.value_heatmaps(
+        {"SAE": (np.random.rand(3, 4), "nRMSE"), "contrast gain": (np.random.rand(3, 4), "x", "{:.2f}")},
+        [f"{f} Hz" for f in (0, 10, 20, 50)], [f"{f} Hz" for f in (100, 200, 400)],
+        title="HH", xlabel="f_off", ylabel="f_on"),
     "search.best_so_far": lambda: search.best_so_far(
         {"deep channel 47 (body.layers.5)": {m: np.maximum.accumulate(np.random.rand(3, 1000), axis=1)
                                              for m in ("PROTES (TT)", "random", "(1+λ) ES")},

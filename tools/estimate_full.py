@@ -26,10 +26,14 @@ from labkit.data import ImageSet
 from labkit.train import Recipe
 from labkit.zoo import ENTRIES, course, settings
 from labkit.zoo.catalogue import RECIPE_KEYS, SIZE_KEYS
+from labkit.zoo.events import EVENT_BINS
 
 LAB_OF = {"mnist-snn": "02", "cifar-cnn": "03", "cifar-snn": "03", "alexnet-cifar": "04",
           "resnet-ann": "07", "resnet-snn": "07", "localiser-ann": "08", "localiser-snn": "08"}
+LAB_OF.update({"mnist-sae": "06", "mnist-ae": "06", "event-sae": "06", "event-snn": "06"})
 SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+# entries whose prepare turns images into other inputs: event recordings [T, 2, 28, 28]
+INPUT_SHAPES = {"event-sae": (EVENT_BINS, 2, 28, 28), "event-snn": (EVENT_BINS, 2, 28, 28)}
 TRAIN_SIZE = {"mnist": 60_000, "cifar10": 50_000}
 
 
@@ -41,22 +45,23 @@ def seconds_per_step(name: str, config: dict, device: torch.device, steps: int) 
     spec = ENTRIES[name]
     model = spec.build(**arch).to(device).train()
     optimizer = recipe.optimizer_for(model)
-    x = torch.rand(recipe.batch_size, *SHAPES[spec.dataset], device=device)
+    x = torch.rand(recipe.batch_size, *INPUT_SHAPES.get(name, SHAPES[ENTRIES[name].dataset]), device=device)
     y = torch.randint(0, 10, (recipe.batch_size,), device=device)
     loss_fn = recipe.loss() if spec.loss is None else spec.loss
-    if spec.prepare is not None:  # a task made from the images (e.g. canvases with boxes): one real batch, repeated
+    if spec.prepare is not None and name not in INPUT_SHAPES:  # a task made from the images (e.g. canvases with boxes): one real batch, repeated
         toy = ImageSet(torch.rand(8, *SHAPES[spec.dataset]), torch.arange(8), [str(i) for i in range(10)], "toy",
                        "test", "random images")
         inputs, targets = next(iter(spec.prepare(toy).loader(batch_size=8)))
         repeat = lambda t: t.repeat_interleave(-(-recipe.batch_size // 8), dim=0)[:recipe.batch_size].to(device)  # noqa: E731
-        x, y = repeat(inputs), tuple(repeat(t) for t in targets)
+        x = repeat(inputs)
+        y = tuple(repeat(t) for t in targets) if isinstance(targets, (tuple, list)) else repeat(targets)
     times = []
     for _ in range(steps + 1):  # the first step warms up
         if device.type == "cuda":
             torch.cuda.synchronize()
         began = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
+        (ENTRIES[name].loss or recipe.loss())(model(x), y).backward()
         optimizer.step()
         if device.type == "cuda":
             torch.cuda.synchronize()

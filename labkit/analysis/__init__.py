@@ -11,15 +11,17 @@
 * :mod:`~labkit.analysis.rates`: firing rates of spiking channels, and a channel as a black box to query;
 * :mod:`~labkit.analysis.maximise`: gradient-free search over a discrete grid (PROTES, random, ES), exported as :func:`labkit.maximise`.
 * :mod:`~labkit.analysis.boxes`: localisers scored: mean IoU against a baseline box, mAP, IoU by object size.
+* :mod:`~labkit.analysis.reconstruction`: autoencoders' nRMSE per sample, the rate code's noise floor, embeddings, UMAP.
 """
 
 from __future__ import annotations
 
-from . import attacks, boxes, cka, inputs, receptive, regression, similarity
+from . import attacks, boxes, cka, inputs, receptive, reconstruction, regression, similarity
 from .attacks import fgsm, pgd
 from .cka import MinibatchCKA, linear_cka
 from .rates import RateObjective, channel_rate, channel_rates
 from .receptive import ReceptiveField, receptive_fields, receptive_fields_of
+from .reconstruction import embeddings, knn_correct, noise_floor, sample_nrmse, umap_2d
 from .record import FeatureRecording, record_features, spiking_layers
 from .similarity import Net, layer_cka, time_step_cka
 
@@ -47,4 +49,10 @@ __all__ = [
     "channel_rates",
     "channel_rate",
     "RateObjective",
+    "reconstruction",
+    "sample_nrmse",
+    "noise_floor",
+    "embeddings",
+    "knn_correct",
+    "umap_2d",
 ]

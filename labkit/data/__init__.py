@@ -4,11 +4,15 @@
 (``LABKIT_DATA``) first and torchvision's real download otherwise; every
 :class:`ImageSet` says in ``source`` and ``title`` which data it holds, and every
 figure title repeats it. :func:`localisation_set` pastes those images on larger
-canvases, with a class and a box each, for single-object localisation.
+canvases, with a class and a box each, for single-object localisation. figure title repeats it. :class:`Pairs` holds inputs with targets for tasks that
+are not classification (an image with itself for an autoencoder), and
+:mod:`~labkit.data.events` turns event streams into frames with tonic (and loads
+DVS Gesture).
 """
 
 from __future__ import annotations
 
+from . import events
 from .augment import RandomCropFlip
 from .datasets import (
     CIFAR10_CLASSES,
@@ -25,6 +29,7 @@ from .datasets import (
     tensor_loader,
 )
 from .localisation import BOX_CONVENTION, LocalisationSet, check_boxes, localisation_set, paired_iou
+from .pairs import Pairs, autoencoder_pairs
 
 __all__ = [
     "ImageSet",
@@ -45,4 +50,7 @@ __all__ = [
     "PACK_SHA256",
     "MNIST_CLASSES",
     "CIFAR10_CLASSES",
+    "Pairs",
+    "autoencoder_pairs",
+    "events",
 ]

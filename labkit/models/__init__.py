@@ -16,6 +16,8 @@ One convention: a classifier is a :class:`FeatureClassifier`, a **body**
 * :mod:`~labkit.models.localiser`: single-object localisers (spiking encoder-decoder and ANN twin), their loss and metrics.
 
 The localisers are the other exception: they return a pair ``(class scores, box)``.
+* :mod:`~labkit.models.autoencoder`: convolutional autoencoders, spiking and non-spiking twins, with a rate-code input;
+* :mod:`~labkit.models.events`: a spiking classifier of event frames.
 """
 
 from __future__ import annotations
@@ -30,8 +32,18 @@ from .alexnet import (
     imagenet_alexnet,
 )
 from .classifiers import FeatureClassifier, cifar_cnn, cifar_snn, mnist_snn
+from .autoencoder import (
+    ConvAutoencoder,
+    RateEncoder,
+    RecurrentLIF,
+    conv_ae,
+    conv_sae,
+    reconstruction_loss,
+    reconstruction_nrmse,
+)
 from .conv import conv2d_loops
 from .localiser import Localiser, class_accuracy, localisation_loss, localiser_ann, localiser_snn, mean_iou
+from .events import TimeFirst, event_snn
 from .resnet import BasicBlock, SpikingBlock, block_names, resnet_ann, resnet_snn, set_static_input
 from .vqvae import VQVAE
 
@@ -61,4 +73,13 @@ __all__ = [
     "localisation_loss",
     "class_accuracy",
     "mean_iou",
+    "ConvAutoencoder",
+    "conv_sae",
+    "conv_ae",
+    "RateEncoder",
+    "RecurrentLIF",
+    "reconstruction_loss",
+    "reconstruction_nrmse",
+    "event_snn",
+    "TimeFirst",
 ]

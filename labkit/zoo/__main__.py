@@ -20,13 +20,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     quick = not args.full
     began = time.perf_counter()
-    print(f"{'network':14s} {'seed':>4s} {'variant':28s} {'test acc':>8s} {'train s':>8s}")
+    print(f"{'network':14s} {'seed':>4s} {'variant':28s} {'test score':>14s} {'train s':>8s}")
     for name, seed, overrides in course(quick):
         start = time.perf_counter()
         net = get(name, seed=seed, quick=quick, progress=True, **overrides)
         variant = ", ".join(f"{k}={v}" for k, v in overrides.items()) or "-"
-        print(f"{name:14s} {seed:4d} {variant:28s} {100 * net.test_acc:7.1f}% {time.perf_counter() - start:8.1f}",
-              flush=True)
+        metric = "acc" if "acc" in net.test else next(k for k in net.test if k != "loss") if len(net.test) > 1 else "loss"
+        score = f"acc {100 * net.test_acc:.1f}%" if metric == "acc" else f"{metric} {net.test[metric]:.3f}"
+        print(f"{name:14s} {seed:4d} {variant:28s} {score:>14s} {time.perf_counter() - start:8.1f}", flush=True)
     print(f"catalogue ready in {time.perf_counter() - began:.0f} s ({'quick' if quick else 'full'} sizes)")
     return 0
 
