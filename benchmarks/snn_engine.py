@@ -38,9 +38,17 @@ resident set over one training step (CPU; ``torch.cuda.max_memory_allocated`` on
 bytes of activations autograd keeps for the backward pass (tensors saved for backward, each
 storage counted once, parameters excluded), which is exact and free of allocator noise.
 
+Like :func:`labkit.start`, the run first calls :func:`labkit.config.keep_freed_memory` (glibc
+keeps freed memory for the next step instead of faulting it in again page by page; every variant
+runs in this one process, so all get it); ``--malloc-default`` leaves glibc as it is.
+
 The times are wall-clock seconds per training step; on CPU the table also gives process CPU
-seconds per step (summed over threads), which other processes' load disturbs less. The last
-two lines are machine-readable::
+seconds per step (summed over threads), which other processes' load disturbs less. With two
+threads on a machine whose cores other processes keep busy, every multi-threaded operation
+waits for the second thread to be scheduled (measured here at load 11 on 2 cores: a LIF layer's
+forward and backward took 476 ms with 2 threads, 13 ms with 1), so the wall-clock ratios then
+count operations more than work: run it on an idle machine, or compare with ``--threads 1``.
+The last two lines are machine-readable::
 
     overhead_vs_floor_resnet=<median ratio>
     speedup_vs_snntorch_loop=<median ratio>
@@ -48,7 +56,7 @@ two lines are machine-readable::
 Usage::
 
     python benchmarks/snn_engine.py [--device cpu|cuda] [--threads 2] [--rounds 3] [--iters 2]
-                                    [--stem-stride 2] [--no-memory]
+                                    [--stem-stride 2] [--no-memory | --memory-only] [--malloc-default]
 """
 
 from __future__ import annotations
@@ -314,9 +322,19 @@ def measure_memory(variant, args, steps):
     return {"variant": variant, "steps": steps, "peak_mb": peak, "saved_mb": saved}
 
 
+def _keep_freed_memory():
+    try:
+        from labkit.config import keep_freed_memory
+    except ImportError:  # labkit before 2026-11-29
+        return False
+    return keep_freed_memory()
+
+
 def _child(args, variant, steps):
     cmd = [sys.executable, __file__, "--child", variant, "--child-steps", str(steps), "--device", args.device,
            "--threads", str(args.threads), "--stem-stride", str(args.stem_stride)]
+    if args.malloc_default:
+        cmd.append("--malloc-default")
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"memory child {variant} T={steps} failed:\n{out.stderr[-2000:]}")
@@ -336,9 +354,13 @@ def main() -> int:
     parser.add_argument("--iters", type=int, default=2, help="timed steps per variant and round")
     parser.add_argument("--stem-stride", type=int, default=2, help="2: quick-mode size (16x16 maps); 1: full")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurements")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory measurements")
+    parser.add_argument("--malloc-default", action="store_true",
+                        help="leave glibc's malloc as it is (default: labkit.config.keep_freed_memory(), as labkit.start)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-steps", type=int, default=T, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    kept = False if args.malloc_default else _keep_freed_memory()
     if args.child:
         print(json.dumps(measure_memory(args.child, args, args.child_steps)))
         return 0
@@ -347,6 +369,19 @@ def main() -> int:
     variants = [v for v in RESNET + ENGINE if _available(v)]
     if "spikingjelly" not in variants:
         print("spikingjelly  skipped (not installed: pip install --no-deps spikingjelly loguru)")
+    print(f"freed memory kept for reuse (labkit.config.keep_freed_memory): {kept}")
+    if not args.memory_only:
+        overhead, speedup = timing(args, variants)
+    if not args.no_memory:
+        memory(args, variants)
+    if not args.memory_only:
+        print(f"\noverhead_vs_floor_resnet={statistics.median(overhead):.2f}")
+        print(f"speedup_vs_snntorch_loop={statistics.median(speedup):.2f}")
+    return 0
+
+
+def timing(args, variants):
+    """Time every variant in interleaved rounds, print the tables; return the per-round headline ratios."""
     trainers = {v: Trainer(v, args) for v in variants}
     for trainer in trainers.values():  # warm-up: allocations, oneDNN primitives
         trainer.step()
@@ -363,7 +398,8 @@ def main() -> int:
     print(f"\ndevice {args.device}, {args.threads} threads, batch {BATCH}, T={T}, {args.rounds} rounds x "
           f"{args.iters} timed steps; median [range] over rounds")
     print(f"\nresidual SNN (width {WIDTH}, depth {DEPTH}, stem stride {args.stem_stride}): seconds per training step")
-    print(f"{'variant':17s} {'wall s':>6s} {'x floor (wall)':>20s}" + (f" {'cpu s':>6s} {'x floor (cpu)':>20s}" if cpu else ""))
+    header = f"{'variant':17s} {'wall s':>6s} {'x floor (wall)':>20s}"
+    print(header + (f" {'cpu s':>6s} {'x floor (cpu)':>20s}" if cpu else ""))
     for v in RESNET:
         wall = [t[0] for t in times[v]]
         line = f"{v:17s} {statistics.median(wall):6.3f} {_spread([w / f for w, f in zip(wall, floor_wall)]):>20s}"
@@ -387,19 +423,24 @@ def main() -> int:
         jelly = [j[0] / t[0] for j, t in zip(times["spikingjelly"], times["labkit"])]
         print(f"labkit vs spikingjelly (wall): {_spread(jelly)}x")
 
-    if not args.no_memory:
-        print("\nmemory: growth of the peak over one training step, and activations saved for backward (MB)")
-        print(f"{'variant':17s} {'T':>3s} {'peak MB':>8s} {'saved MB':>9s}")
-        for steps in (2, 4, 8, 16):
-            m = _child(args, "snn", steps)
-            print(f"{'snn':17s} {steps:3d} {m['peak_mb']:8.0f} {m['saved_mb']:9.1f}")
-        for v in [v for v in ENGINE if v in variants]:
-            m = _child(args, v, T)
-            print(f"{v:17s} {T:3d} {m['peak_mb']:8.0f} {m['saved_mb']:9.1f}")
+    return overhead, speedup
 
-    print(f"\noverhead_vs_floor_resnet={statistics.median(overhead):.2f}")
-    print(f"speedup_vs_snntorch_loop={statistics.median(speedup):.2f}")
-    return 0
+
+def memory(args, variants):
+    """Peak memory and saved activations of the residual SNN against T, and of the benchmark network's variants."""
+    print("\nmemory: growth of the peak over one training step, and activations saved for backward (MB)")
+    print(f"{'variant':17s} {'T':>3s} {'peak MB':>8s} {'saved MB':>9s}")
+    saved = {}
+    for steps in (2, 4, 8, 16):
+        m = _child(args, "snn", steps)
+        saved[steps] = m["saved_mb"]
+        print(f"{'snn':17s} {steps:3d} {m['peak_mb']:8.0f} {m['saved_mb']:9.1f}")
+    small, large = (saved[4] - saved[2]) / 2, (saved[16] - saved[8]) / 8
+    growth = "linear in T" if abs(large / small - 1) < 0.05 else "NOT linear in T"
+    print(f"saved activations per time step: {small:.1f} MB (T 2->4), {large:.1f} MB (T 8->16): {growth}")
+    for v in [v for v in ENGINE if v in variants]:
+        m = _child(args, v, T)
+        print(f"{v:17s} {T:3d} {m['peak_mb']:8.0f} {m['saved_mb']:9.1f}")
 
 
 if __name__ == "__main__":

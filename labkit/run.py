@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .config import checkpoint_dir, config_key, get_device, resolve_quick, seed_everything
+from .config import checkpoint_dir, config_key, get_device, keep_freed_memory, resolve_quick, seed_everything
 
 __all__ = ["Run", "start"]
 
@@ -74,7 +74,7 @@ class Run:
 
 
 def start(quick: bool | str | None = None, seed: int = 0) -> Run:
-    """Resolve the mode, seed everything, choose the device and apply the plot style.
+    """Resolve the mode, seed everything, choose the device, keep freed memory and apply the plot style.
 
     The resolved mode is also written to ``LABKIT_QUICK``, so that what the lab
     calls afterwards (the model catalogue, :func:`labkit.zoo.get`) follows it
@@ -103,5 +103,6 @@ def start(quick: bool | str | None = None, seed: int = 0) -> Run:
     run = Run(quick=resolve_quick(quick), seed=seed, device=get_device())
     os.environ["LABKIT_QUICK"] = "1" if run.quick else "0"
     seed_everything(seed)
+    keep_freed_memory()
     use_style()
     return run

@@ -118,3 +118,20 @@ def test_start_records_the_mode_for_the_catalogue(monkeypatch):
     assert settings("cifar-snn", labkit.resolve_quick(None)) == settings("cifar-snn", False)
     labkit.start(True)
     assert os.environ["LABKIT_QUICK"] == "1"
+
+
+def test_keep_freed_memory_applies_on_glibc_and_can_be_turned_off(monkeypatch):
+    import platform
+    import sys
+
+    import labkit.config as config
+
+    monkeypatch.setattr(config, "_kept_memory", False)
+    monkeypatch.setenv("LABKIT_KEEP_FREED_MEMORY", "0")
+    assert config.keep_freed_memory() is False
+    monkeypatch.setenv("LABKIT_KEEP_FREED_MEMORY", "maybe")
+    with pytest.raises(ValueError, match="LABKIT_KEEP_FREED_MEMORY"):
+        config.keep_freed_memory()
+    monkeypatch.delenv("LABKIT_KEEP_FREED_MEMORY")
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert config.keep_freed_memory() is glibc

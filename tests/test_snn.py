@@ -250,10 +250,9 @@ def test_lif_keeps_channels_last_steps_and_static_inputs_expanded_over_time():
     for inp, ref in ((nhwc, x), (expanded, expanded.contiguous())):
         inp = inp.detach().requires_grad_()
         ref = ref.detach().clone().requires_grad_()
-        spk, mem = lif_multistep(inp, torch.tensor(0.9, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64),
-                                 surrogate.atan())
-        spk_ref, mem_ref = lif_reference(ref, torch.tensor(0.9, dtype=torch.float64),
-                                         torch.tensor(1.0, dtype=torch.float64), surrogate.atan())
+        beta, thr = torch.tensor(0.9, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)
+        spk, mem = lif_multistep(inp, beta, thr, surrogate.atan())
+        spk_ref, mem_ref = lif_reference(ref, beta, thr, surrogate.atan())
         assert spk[0].is_contiguous(memory_format=torch.channels_last)
         assert torch.equal(spk, spk_ref) and torch.equal(mem, mem_ref)
         (spk.sum() + (mem ** 2).sum()).backward()
@@ -266,7 +265,7 @@ def _reference_lif(x, beta, threshold, spike_fn, reset="subtract", reset_delay=T
 
 
 def test_residual_snn_gradients_match_the_per_step_reference(monkeypatch):
-    """The engine (channels-last, folded, fused LIF) against NCHW per-step execution with autograd through every step."""
+    """The engine (channels-last, folded, fused LIF) against NCHW per-step runs with autograd through every step."""
     import labkit.spiking.neurons as neurons
 
     x = torch.rand(3, 3, 16, 16, dtype=torch.float64)

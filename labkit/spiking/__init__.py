@@ -20,7 +20,8 @@ from __future__ import annotations
 from . import encoding, events, stimuli
 from .functional import lif_multistep, lif_reference
 from .neurons import LIF, simulate_neuron
-from .sequential import MeanOverTime, SpikingSequential, SumOverTime, default_channels_last, default_fold
+from .sequential import (MeanOverTime, SpikingSequential, SumOverTime, default_channels_last,
+                         default_fold)
 from .surrogate import SURROGATE_NAMES, SpikeFn, describe_surrogate, stable_sigmoid, surrogate_derivative, surrogate_from_name
 
 __all__ = [

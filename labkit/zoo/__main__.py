@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from ..config import keep_freed_memory
 from . import ENTRIES, course, get
 
 
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:14s} {spec.summary}")
         return 0
     quick = not args.full
+    keep_freed_memory()  # training steps reuse their memory instead of faulting it in again (labkit.config)
     began = time.perf_counter()
     print(f"{'network':14s} {'seed':>4s} {'variant':28s} {'test score':>14s} {'train s':>8s}")
     for name, seed, overrides in course(quick):
