@@ -47,7 +47,7 @@ def _atan_kernel(alpha: float):
     scale, square = 2 / alpha, (math.pi / 2 * alpha) ** 2 * 2 / alpha
 
     def kernel(u: torch.Tensor, grad: torch.Tensor, out: torch.Tensor) -> None:
-        torch.addcmul(u.new_full((), scale), u, u, value=square, out=u)  # new_full: no host-to-device copy
+        torch.addcmul(u.new_tensor(scale), u, u, value=square, out=u)
         torch.div(grad, u, out=out)
     return kernel
 
