@@ -11,9 +11,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import labkit
 from labkit import zoo
-from labkit.data import ImageSet, split_validation
 from labkit.train import CheckpointMismatchError, epoch_weights, fit, load_checkpoint
 from labkit.zoo import catalogue, store
+
+from conftest import install_toy_catalogue
 
 
 def _setup():
@@ -80,25 +81,13 @@ def test_keep_epochs_needs_a_checkpoint():
 @pytest.fixture
 def epochs_zoo(monkeypatch, tmp_path):
     """A toy entry that keeps its epochs, and one that does not; checkpoints in a temporary folder."""
-    g = torch.Generator().manual_seed(0)
-    images = torch.rand(60, 1, 4, 4, generator=g)
-    data = ImageSet(images, (images.mean((1, 2, 3)) > 0.5).long(), ["lo", "hi"], "Toy", "train", "toy")
-
-    def fake_data(dataset, n_train, n_val, n_test):
-        train, val = split_validation(data.subset(range(40)), n_val)
-        return train, val, data.subset(range(40, 60))
-
     def build(width=4):
         return nn.Sequential(nn.Flatten(), nn.Linear(16, width), nn.ReLU(), nn.Linear(width, 2))
 
     sizes = dict(n_train=30, n_val=10, n_test=20, epochs=3, lr=1e-2, batch_size=8, width=4)
     entries = {"toy-kept": catalogue.Entry("toy-kept", "toy", "toy", build, quick=sizes, full=sizes, keep_epochs=True),
                "toy-final": catalogue.Entry("toy-final", "toy", "toy", build, quick=sizes, full=sizes)}
-    monkeypatch.setattr(catalogue, "ENTRIES", entries)
-    monkeypatch.setattr(store, "ENTRIES", entries)
-    monkeypatch.setattr(store, "_data", fake_data)
-    monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
-    return tmp_path
+    return install_toy_catalogue(monkeypatch, tmp_path, entries)
 
 
 def test_zoo_at_epoch(epochs_zoo):

@@ -8,8 +8,9 @@ from torch import nn
 import pytest
 
 from labkit import zoo
-from labkit.data import ImageSet, split_validation
 from labkit.zoo import catalogue, store
+
+from conftest import install_toy_catalogue
 
 
 def _tiny(width: int = 4) -> nn.Module:
@@ -19,22 +20,10 @@ def _tiny(width: int = 4) -> nn.Module:
 @pytest.fixture
 def tiny_zoo(monkeypatch, tmp_path):
     """Two tiny entries on a toy data set; checkpoints in a temporary folder."""
-    g = torch.Generator().manual_seed(0)
-    images = torch.rand(60, 1, 4, 4, generator=g)
-    data = ImageSet(images, (images.mean((1, 2, 3)) > 0.5).long(), ["lo", "hi"], "Toy", "train", "toy")
-
-    def fake_data(dataset, n_train, n_val, n_test):
-        train, val = split_validation(data.subset(range(40)), n_val)
-        return train, val, data.subset(range(40, 60))
-
     sizes = dict(n_train=30, n_val=10, n_test=20, epochs=2, lr=1e-2, batch_size=8, width=4)
     entries = {name: catalogue.Entry(name, f"toy {name}", "toy", _tiny, quick=sizes, full=sizes)
                for name in ("toy-a", "toy-b")}
-    monkeypatch.setattr(catalogue, "ENTRIES", entries)
-    monkeypatch.setattr(store, "ENTRIES", entries)
-    monkeypatch.setattr(store, "_data", fake_data)
-    monkeypatch.setenv("LABKIT_CHECKPOINTS", str(tmp_path))
-    return tmp_path
+    return install_toy_catalogue(monkeypatch, tmp_path, entries)
 
 
 def test_unknown_name_lists_the_catalogue():
