@@ -32,7 +32,7 @@ batch 128, Adam):
 
 ``speedup_vs_snntorch_loop`` = ``snntorch_loop`` time / ``labkit`` time.
 
-**Memory** (``--memory``, default on): for the residual SNN at T = 2, 4, 8, 16 (and the
+**Memory** (unless ``--no-memory``): for the residual SNN at T = 2, 4, 8, 16 (and the
 benchmark network's variants at T = 8), each in a fresh subprocess, the growth of the peak
 resident set over one training step (CPU; ``torch.cuda.max_memory_allocated`` on GPU), and the
 bytes of activations autograd keeps for the backward pass (tensors saved for backward, each
@@ -43,7 +43,8 @@ keeps freed memory for the next step instead of faulting it in again page by pag
 runs in this one process, so all get it); ``--malloc-default`` leaves glibc as it is.
 
 The times are wall-clock seconds per training step; on CPU the table also gives process CPU
-seconds per step (summed over threads), which other processes' load disturbs less. With two
+seconds per step (summed over threads, waiting threads' spinning included; with ``--threads 1``
+the measure that other processes' load disturbs least). With two
 threads on a machine whose cores other processes keep busy, every multi-threaded operation
 waits for the second thread to be scheduled (measured here at load 11 on 2 cores: a LIF layer's
 forward and backward took 476 ms with 2 threads, 13 ms with 1), so the wall-clock ratios then

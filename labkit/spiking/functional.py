@@ -84,8 +84,14 @@ class _FusedLIF(torch.autograd.Function):
     20% of a residual SNN's training step) and built spikes as a boolean tensor
     copied to float; at 2 M neurons per step 110 ms against 430 ms. Blocking the
     neurons into chunks that fit in L2 gained nothing more (65 K elements: 14 ms),
-    so there is none. ``torch.compile`` of the forward recurrence was slower
-    (15 ms against 5.5 ms) and took about a minute to compile, so it is not used.
+    so there is none. Taking the surrogate term of all steps at once (three large
+    operations instead of three per step) made the backward pass slower on one
+    thread (87 ms against 24 ms at 2 M neurons per step: the temporaries leave the
+    cache), though faster with two threads on a machine loaded by other processes
+    (96 ms against 256 ms at 0.5 M), where every multi-threaded operation waits for
+    the second thread to be scheduled; the idle-machine figure decided.
+    ``torch.compile`` of the forward recurrence was slower (15 ms against 5.5 ms)
+    and took about a minute to compile, so it is not used.
 
     The forward pass keeps snnTorch's rounding: ``beta * U`` and ``+ I`` are two
     separate operations (``torch.addcmul`` fuses them into one multiply-add on CPU,

@@ -91,7 +91,7 @@ def surrogate_inplace_vjp(spike_fn: SpikeFn) -> Callable[[torch.Tensor, torch.Te
     For the surrogates the course uses (snnTorch's ``atan``, ``fast_sigmoid`` and
     ``straight_through_estimator``, and :func:`stable_sigmoid`) the derivative is
     written out in one to four in-place passes, recognised from the closure's name
-    and setting; snnTorch's own backward passes allocate four to six temporaries
+    and setting; snnTorch's own backward passes allocate up to six temporaries
     (measured in :func:`labkit.spiking.lif_multistep`'s backward on 2 CPU cores: its
     ``atan`` took 20% of a residual SNN's training step). Any other surrogate goes
     through its own backward pass (:func:`surrogate_vjp`). Both agree to rounding
