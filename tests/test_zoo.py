@@ -193,3 +193,34 @@ def test_course_lists_each_variant_once_and_lab07_study_is_deep():
                 key = tuple(sorted(zoo.settings(name, quick, **RESIDUAL_STUDY[quick], residual=residual).items()))
                 assert (name, 0, key) in listed
         assert {s for n, s, _ in variants if n == "resnet-snn"} >= {0, 1, 2}  # lab 07: three ANN/SNN pairs
+
+
+def test_code_version_covers_the_data_code_of_an_entrys_task(monkeypatch):
+    # event-snn's data come from labkit.zoo.events, which bins events with labkit.data.events
+    arch = store._arch(zoo.settings("event-snn", True))
+    before = {n: zoo.code_version(n, store._arch(zoo.settings(n, True))) for n in ("event-snn", "cifar-cnn")}
+    real = store._normalised_source
+    monkeypatch.setattr(store, "_normalised_source",
+                        lambda path: real(path) + ("edited" if path.name == "events.py" and path.parent.name == "data" else ""))
+    assert zoo.code_version("event-snn", arch) != before["event-snn"]
+    assert zoo.code_version("cifar-cnn", store._arch(zoo.settings("cifar-cnn", True))) == before["cifar-cnn"]
+
+
+def test_catalogue_functions_are_read_once_at_import(monkeypatch):
+    """Editing catalogue.py during a build must not change (or break) the keys of the networks still to train."""
+    arch = store._arch(zoo.settings("mnist-snn", True))
+    key = zoo.code_version("mnist-snn", arch)
+
+    def no_reading(fn):
+        raise AssertionError("the catalogue's source was read again")
+
+    monkeypatch.setattr(store.inspect, "getsource", no_reading)
+    assert zoo.code_version("mnist-snn", arch) == key
+
+
+def test_a_rewritten_file_is_parsed_again(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("x = 1\n")
+    first = store._normalised_source(module)
+    module.write_text("x = 12\n")
+    assert store._normalised_source(module) != first

@@ -115,8 +115,20 @@ def _normalised(code: str) -> str:
     return ast.dump(tree)
 
 
+def _stamp(path: Path) -> tuple[Path, int, int]:
+    """``path`` with its modification time and size: the key of the per-file caches below."""
+    stat = path.stat()
+    return path, stat.st_mtime_ns, stat.st_size
+
+
 def _normalised_source(path: Path) -> str:
     """The module's code without comments and docstrings."""
+    return _normalised_file(*_stamp(path))
+
+
+@lru_cache(maxsize=None)
+def _normalised_file(path: Path, mtime_ns: int, size: int) -> str:
+    """:func:`_normalised_source`, parsed once per version of the file (a course asks ~50 times per file)."""
     return _normalised(path.read_text())
 
 
@@ -152,6 +164,12 @@ def _imported_files(file: Path) -> set[Path]:
     the package's ``__init__``), not the whole package, so that editing the
     event-camera emulator does not change the key of every spiking network.
     """
+    return set(_imported_files_of(*_stamp(file)))
+
+
+@lru_cache(maxsize=None)
+def _imported_files_of(file: Path, mtime_ns: int, size: int) -> frozenset[Path]:
+    """:func:`_imported_files`, worked out once per version of the file."""
     parts = ("labkit", *file.relative_to(_PACKAGE).with_suffix("").parts)
     found: set[Path] = set()
     for node in ast.walk(ast.parse(file.read_text())):
@@ -171,12 +189,12 @@ def _imported_files(file: Path) -> set[Path]:
             for alias in node.names:  # ``from . import functional`` names a module
                 found |= _module_files(f"{module}.{alias.name}") if (_PACKAGE.joinpath(
                     *f"{module}.{alias.name}".split(".")[1:]).with_suffix(".py")).exists() else set()
-    return found
+    return frozenset(found)
 
 
-def _code_closure(files: set[Path]) -> set[Path]:
-    """``files`` and every model, neuron or engine file they import, directly or not."""
-    inside = tuple(_PACKAGE / part for part in _CODE_DIRS)
+def _code_closure(files: set[Path], dirs: tuple[str, ...] = _CODE_DIRS) -> set[Path]:
+    """``files`` and every file of ``dirs`` (default: model, neuron or engine files) they import, directly or not."""
+    inside = tuple(_PACKAGE / part for part in dirs)
     todo, seen = list(files), set(files)
     while todo:
         for dep in _imported_files(todo.pop()):
@@ -186,8 +204,15 @@ def _code_closure(files: set[Path]) -> set[Path]:
     return seen
 
 
+@lru_cache(maxsize=None)
 def _function_code(fn: Any) -> str:
-    """A function's code without prose; a lambda inside a longer line keeps its line as written."""
+    """A function's code without prose; a lambda inside a longer line keeps its line as written.
+
+    Read once per process: the catalogue's functions are read when ``labkit.zoo``
+    is imported (:func:`_snapshot_catalogue`), so that editing ``catalogue.py``
+    while a build runs neither changes the keys of the networks still to train
+    nor makes ``inspect`` read a function's lines at their new, shifted place.
+    """
     source = inspect.getsource(fn)
     try:
         return _normalised(source)
@@ -206,7 +231,9 @@ def code_version(name: str | None = None, arch: dict[str, Any] | None = None) ->
     It covers the source (without comments and docstrings) of the files the
     network is made of: the modules of its layers and every model, neuron or
     engine file they import, the training loop and recipe, the augmentation,
-    and the entry's own functions (builder, data preparation, loss, metrics).
+    and the entry's own functions (builder, data preparation, loss, metrics);
+    for those defined in a ``labkit`` module, that module and the model, neuron
+    and data files it imports (e.g. the event binning behind ``event-snn``).
     Adding a new model file, or editing one that another network does not use,
     therefore retrains nothing else. Without ``name``: every such file.
     """
@@ -218,13 +245,14 @@ def code_version(name: str | None = None, arch: dict[str, Any] | None = None) ->
         with torch.random.fork_rng(devices=[]):
             model = spec.build(**(arch or {}))
         files = set().union(*(_module_files(type(m).__module__) for m in model.modules()))
-        own = []
+        own, task_files = [], set()
         for fn in _callables(spec):
             module = getattr(fn, "__module__", "") or ""
             if module.startswith("labkit.") and module != _CATALOGUE:
-                files |= _module_files(module)
+                task_files |= _module_files(module)
             else:  # the catalogue's (or a user's) own function: its code only, so editing another entry retrains nothing
                 own.append(_function_code(fn))
+        files = _code_closure(files) | _code_closure(task_files, (*_CODE_DIRS, "data"))
     files = _code_closure(files) | {_PACKAGE / part for part in _TRAINING}
     digest = hashlib.sha256()
     for file in sorted(f for f in files if f.name != "__init__.py"):  # package files only re-export names
@@ -233,6 +261,17 @@ def code_version(name: str | None = None, arch: dict[str, Any] | None = None) ->
     for code in own:
         digest.update(code.encode())
     return digest.hexdigest()[:12]
+
+
+def _snapshot_catalogue() -> None:
+    """Read the code of the catalogue's own functions now (see :func:`_function_code`)."""
+    for spec in ENTRIES.values():
+        for fn in _callables(spec):
+            if getattr(fn, "__module__", None) == _CATALOGUE:
+                _function_code(fn)
+
+
+_snapshot_catalogue()
 
 
 def _torch_seed(name: str, seed: int) -> int:
