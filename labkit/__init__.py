@@ -77,3 +77,8 @@ def __getattr__(name: str) -> Any:
     if name == "maximise":  # labkit.maximise: imported on first use, like the subpackages
         return importlib.import_module(".analysis.maximise", __name__).maximise
     raise AttributeError(f"module 'labkit' has no attribute {name!r}; its parts are {', '.join(_SUBMODULES)}.")
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazy ones included (so ``dir(labkit)``, tab completion and autodoc see them)."""
+    return sorted(set(globals()) | set(__all__))

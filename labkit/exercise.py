@@ -1,4 +1,4 @@
-"""Checks for the exercises in which students write code: :func:`check` compares an answer with a reference.
+"""Checks for the exercises in which students write code: :func:`~labkit.check` compares an answer with a reference.
 
 Every lab has exercises in which the student writes the core idea (a rate
 encoder, one LIF step, linear CKA ...). Each has three cells:

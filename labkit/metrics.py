@@ -1,6 +1,6 @@
 """Reconstruction metrics: the normalised RMSE between output and input spike counts (or any two maps).
 
-:func:`nrmse` is the loss and the score of the spiking autoencoders: the root
+:func:`~labkit.nrmse` is the loss and the score of the spiking autoencoders: the root
 mean square error between what a network emits and what it was shown, divided by
 the spread of what it was shown, so that 1 is what a constant guess of each
 sample's mean count scores and 0 is a perfect copy.
@@ -20,7 +20,7 @@ import torch
 
 __all__ = ["nrmse", "REDUCTIONS"]
 
-#: What :func:`nrmse` returns: the batch mean, or one value per sample.
+#: What :func:`~labkit.nrmse` returns: the batch mean, or one value per sample.
 REDUCTIONS = ("mean", "none")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import importlib, types
 sections = [
  ("Starting a lab: `labkit`", "What every lab calls first: {func}`labkit.start` resolves quick or full mode, seeds every generator once and picks the device. The base layer below it holds the settings, the atomic file writer and the shared argument checks. {func}`labkit.maximise` (lab 05) searches a black box over a discrete grid with a fixed number of queries.",
-  "labkit", "start, Run, persistent_checkpoints, maximise, nrmse", [("labkit.config", True), ("labkit.io", True), ("labkit.checks", True), ("labkit.stats", True), ("labkit.metrics", True), ("labkit.run", False)]),
+  "labkit", "start, Run, persistent_checkpoints, check, maximise, nrmse", [("labkit.config", True), ("labkit.io", True), ("labkit.checks", True), ("labkit.stats", True), ("labkit.metrics", True), ("labkit.run", False), ("labkit.exercise", True)]),
  ("Data: `labkit.data`", "MNIST and CIFAR-10 as tensors, from the offline data root or torchvision's download, with honest splits: a validation split for model selection and the test set kept for the end; and the same images pasted on canvases with boxes, for localisation (lab 08).",
   "labkit.data", None, [("labkit.data.datasets", False), ("labkit.data.augment", False), ("labkit.data.localisation", False), ("labkit.data.pairs", False), ("labkit.data.events", True)]),
  ("Spiking: `labkit.spiking`", "From inputs to spikes (labs 01 and 02): stimuli, spike codes and the event-camera emulator, then surrogate gradients, LIF neurons and the engine that runs layers over time.",

@@ -12,7 +12,7 @@
 * :func:`iou_by_size` gives mean IoU per object-size bin with intervals, and the
   difference between the smallest and the largest objects.
 
-IoU follows :data:`labkit.data.BOX_CONVENTION` (continuous coordinates, as COCO
+IoU follows ``labkit.data.BOX_CONVENTION`` (continuous coordinates, as COCO
 and ``torchvision.ops``) everywhere.
 
 Examples

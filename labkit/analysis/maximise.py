@@ -1,6 +1,6 @@
 """Gradient-free maximisation of a black box over a discrete grid: PROTES, random search, a (1+λ) evolution strategy.
 
-:func:`maximise` searches ``{0, ..., n-1}^d`` for the index vector that a
+:func:`~labkit.maximise` searches ``{0, ..., n-1}^d`` for the index vector that a
 black-box function ``f`` scores highest, with a fixed number of queries. ``f``
 receives a batch of index vectors (an int array ``[k, d]``) and returns ``k``
 values; it is never differentiated, so it may be a spiking neuron's firing rate
@@ -17,7 +17,7 @@ The methods:
   ``k``, and its log-likelihood of the ``k_top`` best samples is raised by
   Adam. As in MANGO (Pospelov et al., 2024) it runs in *quantised* TT (QTT)
   format: each of the ``d`` positions, with ``n = 2^q`` values, becomes ``q``
-  binary digits, so ``n`` must be a power of 2. :data:`PROTES_SETTINGS` holds
+  binary digits, so ``n`` must be a power of 2. :data:`~labkit.analysis.maximise.PROTES_SETTINGS` holds
   MANGO's three settings (``setting="TT"``, ``"TT-b"``, ``"TT-exp"``).
 * ``"random"``: uniform random index vectors in batches.
 * ``"es"``: a (1+λ) evolution strategy: λ mutants of the best vector so far
@@ -52,10 +52,10 @@ from ..config import cache_dir, is_static
 
 __all__ = ["Maximum", "maximise", "METHODS", "PROTES_SETTINGS", "to_qtt", "from_qtt"]
 
-#: The methods :func:`maximise` knows (``"nevergrad"`` needs the package).
+#: The methods :func:`~labkit.maximise` knows (``"nevergrad"`` needs the package).
 METHODS = ("protes", "random", "es", "nevergrad")
 
-#: MANGO's PROTES settings: batch ``k``, ``k_top`` best samples per update, Adam ``lr``, TT rank ``r``,
+#: MANGO's PROTES settings, by name; batch ``k``, ``k_top`` best samples per update, Adam ``lr``, TT rank ``r``,
 #: ``k_gd`` gradient steps per batch.
 PROTES_SETTINGS: dict[str, dict[str, float]] = {
     "TT": dict(k=10, k_top=1, lr=0.05, r=5, k_gd=1),
@@ -64,21 +64,14 @@ PROTES_SETTINGS: dict[str, dict[str, float]] = {
 }
 
 class Maximum(NamedTuple):
-    """What :func:`maximise` returns; unpacks as ``best_index, best_value, curve``.
+    """What :func:`~labkit.maximise` returns; unpacks as ``best_index, best_value, curve``."""
 
-    Attributes
-    ----------
-    best_index
-        The best index vector found, int array ``[d]``.
-    best_value
-        Its value (the first of equal best values, in query order).
-    curve
-        Best value so far after each query, float array ``[queries]``; it never
-        decreases and has ``budget`` entries unless ``stop_at`` ended the search early.
-    """
-
+    #: The best index vector found, an int array ``[d]``.
     best_index: np.ndarray
+    #: Its value (the first of equal best values, in query order).
     best_value: float
+    #: The best value so far after each query, a float array ``[queries]``; it never decreases and has
+    #: ``budget`` entries unless ``stop_at`` ended the search early.
     curve: np.ndarray
 
 
@@ -285,7 +278,7 @@ def maximise(
     progress
         A ``tqdm`` bar over the queries; default off in static runs (book, CI).
     **options
-        Per method: ``"protes"``: ``setting`` (a key of :data:`PROTES_SETTINGS`,
+        Per method: ``"protes"``: ``setting`` (a key of :data:`~labkit.analysis.maximise.PROTES_SETTINGS`,
         default ``"TT"``) or ``k``, ``k_top``, ``lr``, ``r``, ``k_gd``;
         ``"random"``: ``batch`` (100); ``"es"``: ``lam`` (λ, 10) and ``mutation``
         (the probability that a position mutates, ``1/d``); ``"nevergrad"``: ``optimizer`` (``"Portfolio"``) and ``batch`` (10).

@@ -3,7 +3,7 @@
 A spiking channel's *activation* is its mean firing rate: spikes per time step,
 averaged over the steps and over the channel's positions, in ``[0, 1]``. With
 ``T`` steps and ``P`` positions it is a multiple of ``1 / (T P)``, so many
-inputs tie. :func:`channel_rates` measures it for every channel of a layer,
+inputs tie. :func:`~labkit.analysis.channel_rates` measures it for every channel of a layer,
 read by name with :func:`~labkit.analysis.record_features`;
 :class:`RateObjective` wraps one channel as the black box that
 :func:`labkit.maximise` queries: index vectors in, through a generator's
@@ -72,7 +72,7 @@ def channel_rates(model: nn.Module, layer: str, images: torch.Tensor, batch_size
 
 
 def channel_rate(model: nn.Module, layer: str, channel: int, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Mean firing rate ``[N]`` of one channel of ``layer`` for each image (see :func:`channel_rates`)."""
+    """Mean firing rate ``[N]`` of one channel of ``layer`` for each image (see :func:`~labkit.analysis.channel_rates`)."""
     rates = channel_rates(model, layer, images, batch_size)
     if not 0 <= channel < rates.shape[1]:
         raise IndexError(f"layer {layer!r} has {rates.shape[1]} channels; channel {channel} does not exist.")

@@ -1,15 +1,15 @@
 """How well autoencoders reconstruct: nRMSE per sample, the noise floor of a rate code, embeddings and their UMAP.
 
 The autoencoders of :mod:`labkit.models.autoencoder` return ``(output counts,
-input counts)``. :func:`sample_nrmse` scores every test sample separately, so
+input counts)``. :func:`~labkit.analysis.sample_nrmse` scores every test sample separately, so
 that :func:`labkit.stats.bootstrap` and :func:`~labkit.stats.paired_bootstrap`
 can put intervals on the mean. A rate code is noisy: the spike count of a pixel
 varies around its mean ``T p`` from one presentation to the next, and no network
-can predict that noise from a bottleneck. :func:`noise_floor` scores the
+can predict that noise from a bottleneck. :func:`~labkit.analysis.noise_floor` scores the
 *expected* counts against the drawn ones: the nRMSE of a perfect denoiser, the
-floor under every reconstruction of the same spikes. :func:`knn_correct` asks how
+floor under every reconstruction of the same spikes. :func:`~labkit.analysis.knn_correct` asks how
 well an embedding separates the classes it was never told about (a cross-validated
-nearest-neighbour classifier), and :func:`umap_2d` lays it out in two dimensions.
+nearest-neighbour classifier), and :func:`~labkit.analysis.umap_2d` lays it out in two dimensions.
 
 Examples
 --------
@@ -84,7 +84,7 @@ def noise_floor(model: nn.Module, data: Any, device: torch.device | str, batch_s
 
     The spikes are those ``model`` is shown in eval mode with the same
     ``batch_size`` (its :class:`~labkit.models.RateEncoder`), so the floor pairs
-    with :func:`sample_nrmse` sample by sample.
+    with :func:`~labkit.analysis.sample_nrmse` sample by sample.
 
     Raises
     ------

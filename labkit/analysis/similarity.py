@@ -76,7 +76,7 @@ def _batches(loader: Iterable, device: torch.device | str) -> Iterable[torch.Ten
 
 
 def layer_cka_batches(x: Net, y: Net, loader: Iterable, device: torch.device | str = "cpu") -> MinibatchCKA:
-    """:func:`layer_cka` that keeps each batch's HSIC terms: ``.compute()`` gives the matrix,
+    """:func:`~labkit.analysis.layer_cka` that keeps each batch's HSIC terms: ``.compute()`` gives the matrix,
     :func:`cka_interval` an interval for anything read from it."""
     for net in (x, y):
         net.model.eval().to(device)
@@ -104,7 +104,7 @@ def layer_cka(x: Net, y: Net, loader: Iterable, device: torch.device | str = "cp
 
 
 def time_step_cka_batches(net: Net, loader: Iterable, device: torch.device | str = "cpu") -> list[MinibatchCKA]:
-    """:func:`time_step_cka` that keeps each batch's HSIC terms: one accumulator per layer, each ``[T, T]``."""
+    """:func:`~labkit.analysis.time_step_cka` that keeps each batch's HSIC terms: one accumulator per layer, each ``[T, T]``."""
     if not net.spiking:
         raise ValueError("time_step_cka needs a spiking Net (spiking=True): an ANN has no time steps.")
     net.model.eval().to(device)

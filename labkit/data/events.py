@@ -40,7 +40,7 @@ from .pairs import Pairs
 
 __all__ = ["EVENT_DTYPE", "to_tonic_events", "bin_events", "load_dvs_gesture", "DVS_GESTURE_CLASSES"]
 
-#: tonic's event layout (the one of its DVS datasets): pixel, time in microseconds, polarity (1 ON, 0 OFF).
+#: The event layout of tonic's DVS datasets, used for every event here; pixel, time in microseconds, polarity (1 ON, 0 OFF).
 EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", np.int16)])
 
 DVS_GESTURE_CLASSES: list[str] = [
@@ -151,7 +151,7 @@ def load_dvs_gesture(n: int, train: bool = False, size: int = 28, bin_us: float 
     -------
     Pairs
         ``inputs`` frames ``[n, n_bins, 2, size, size]`` (uint8, 0/1), ``targets``
-        and ``labels`` the gesture classes (:data:`DVS_GESTURE_CLASSES`).
+        and ``labels`` the gesture classes (``DVS_GESTURE_CLASSES``).
 
     Raises
     ------

@@ -112,7 +112,7 @@ def paired_iou(pred: torch.Tensor, truth: torch.Tensor, chunk: int = 512) -> tor
     ``torchvision.ops.box_iou`` compares every box of one set with every box of
     the other (``[N, M]``); a localiser has one prediction per image, so only the
     diagonal is needed. It is taken chunk by chunk, so memory stays ``chunk**2``.
-    Continuous convention (:data:`BOX_CONVENTION`): a box's area is
+    Continuous convention (``BOX_CONVENTION``): a box's area is
     ``(x2 - x1) * (y2 - y1)``.
 
     Parameters
@@ -201,7 +201,7 @@ class LocalisationSet:
 
     @property
     def title(self) -> str:
-        """Short text for figure titles: the canvases and the split their objects come from."""
+        """Short text for figure titles, naming the canvases and the split their objects come from."""
         return f"{self.name}: {self.split_title}"
 
     @property
@@ -270,7 +270,7 @@ def localisation_set(
     the tight box of the object's pixels brighter than ``ink`` for grey objects
     (digits on black), and the whole pasted image for colour ones (CIFAR-10 images
     have their own background), in continuous ``xyxy`` coordinates
-    (:data:`BOX_CONVENTION`).
+    (``BOX_CONVENTION``).
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Does a feature visualisation work? Its unit's activation against natural images.
 
 A picture is evidence only if the image excites the unit it claims to, and
-more than natural images do. :func:`evidence` scores the starting image, the
+more than natural images do. :func:`~labkit.fv.evidence` scores the starting image, the
 optimised image and natural crops with one objective (usually the rectified
 activation of the unit), and :class:`Evidence` compares them with the **most
 exciting** natural crop rather than the mean: a unit that natural images hardly

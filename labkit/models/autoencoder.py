@@ -4,16 +4,16 @@ Both take an image, rate-code it into spikes (:class:`RateEncoder`, the code of
 :func:`labkit.spiking.encoding.rate`), or take a spike train directly (event
 frames), and return ``(output counts, input counts)``: what the network emits and
 what it was shown, summed over the ``T`` time steps, so that
-:func:`labkit.metrics.nrmse` scores one against the other.
+:func:`labkit.nrmse` scores one against the other.
 
-* the **spiking** autoencoder (:func:`conv_sae`) runs on the spikes, step by
+* the **spiking** autoencoder (:func:`~labkit.models.conv_sae`) runs on the spikes, step by
   step: strided convolutions with batch norm and :class:`~labkit.spiking.LIF`
   neurons, a fully connected **embedding** layer of spiking neurons, and a
   decoder of transposed convolutions that mirrors the encoder and ends in spiking
   output neurons, whose spike counts are the reconstruction. Explicit recurrent
   connections (snnTorch's :class:`snntorch.RLeaky`, :class:`RecurrentLIF`) can
   replace the implicit memory of the membrane in the layers next to the embedding;
-* the **non-spiking** twin (:func:`conv_ae`) has the same layers with ReLU in
+* the **non-spiking** twin (:func:`~labkit.models.conv_ae`) has the same layers with ReLU in
   place of every LIF; it sees the input counts divided by ``T`` and predicts the
   counts as ``T`` times a sigmoid.
 
@@ -131,7 +131,7 @@ class RecurrentLIF(nn.Module):
 class ConvAutoencoder(nn.Module):
     """An encoder, an embedding of ``embedding_size`` units and a decoder; spiking or not.
 
-    Build one with :func:`conv_sae` or :func:`conv_ae`.
+    Build one with :func:`~labkit.models.conv_sae` or :func:`~labkit.models.conv_ae`.
 
     Parameters
     ----------
@@ -336,7 +336,7 @@ def conv_ae(
     image_size: int = 28,
     rate_coded: bool = True,
 ) -> ConvAutoencoder:
-    """The non-spiking twin of :func:`conv_sae`: the same layers with ReLU for LIF, on spike counts.
+    """The non-spiking twin of :func:`~labkit.models.conv_sae`: the same layers with ReLU for LIF, on spike counts.
 
     It is shown the same spikes (the same rate code) and sees their counts divided
     by ``T`` (firing rates); its sigmoid output times ``T`` predicts the counts.
@@ -345,7 +345,7 @@ def conv_ae(
     Parameters
     ----------
     kernel_size, embedding, channels, num_steps, f_on, f_off, dt, in_channels, image_size, rate_coded
-        As in :func:`conv_sae`.
+        As in :func:`~labkit.models.conv_sae`.
     """
     kernel_size, embedding, side, image_size = _check_shape(kernel_size, embedding, channels, image_size)
     encoder, decoder = _layers(kernel_size, embedding, tuple(channels), in_channels, side, nn.ReLU, nn.ReLU(),
@@ -355,7 +355,7 @@ def conv_ae(
 
 
 def reconstruction_loss(outputs: tuple[torch.Tensor, torch.Tensor], targets: Any = None) -> torch.Tensor:
-    """The training loss of the autoencoders: :func:`labkit.metrics.nrmse` of ``(output counts, input counts)``.
+    """The training loss of the autoencoders: :func:`labkit.nrmse` of ``(output counts, input counts)``.
 
     ``targets`` (the images) is not used: the reference is the input spike counts
     the network was shown, which it returns with its output.

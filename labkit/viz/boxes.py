@@ -1,6 +1,6 @@
 """Figures of boxes: canvases with their boxes, the IoU of two boxes drawn to scale, intervals by group.
 
-Boxes are ``xyxy`` in continuous pixel coordinates (:data:`labkit.data.BOX_CONVENTION`):
+Boxes are ``xyxy`` in continuous pixel coordinates (``labkit.data.BOX_CONVENTION``):
 pixel ``(i, j)`` covers ``[j, j + 1) x [i, i + 1)``. ``imshow`` centres pixel
 ``j`` on ``x = j``, so a box is drawn shifted by half a pixel, and its edges
 fall exactly on pixel borders.

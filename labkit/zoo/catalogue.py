@@ -236,7 +236,7 @@ ENTRIES: dict[str, Entry] = {entry.name: entry for entry in [
 ]}
 
 
-#: Lab 07's residual and depth study: residual networks deep enough (3 blocks per stage) to look for the periodic
+#: Lab 07's residual and depth study, with residual networks deep enough (3 blocks per stage) to look for the periodic
 #: layerwise pattern of residual SNNs, with and without shortcuts, and 1 block per stage for the effect of depth.
 #: Quick mode trains them on 8,000 images instead of 20,000 to keep the catalogue's cost down (measured cost in
 #: the README); in full mode depth 3 is the default, so the residual networks are the seed-0 ones.

@@ -3,7 +3,7 @@
 The checkpoint of a network is stored under a key that hashes everything that
 changes the result: the entry's name, its settings in the mode (data sizes,
 recipe, architecture), the seed, and the version of the code that builds and
-trains it (:func:`code_version`: the source of the files the network is made
+trains it (:func:`~labkit.zoo.code_version`: the source of the files the network is made
 of and of the training modules, with comments and docstrings left out so that
 editing prose does not retrain, and a new model file retrains nothing else).
 """
@@ -80,7 +80,7 @@ class Trained:
 
     @property
     def test_acc(self) -> float:
-        """Accuracy on the test images, in [0, 1] (classifiers only: others report their metrics in ``test``)."""
+        """Accuracy on the test images, in [0, 1]; classifiers only (others report their metrics in ``test``)."""
         if "acc" not in self.test:
             raise AttributeError(f"{self.name} reports no accuracy; its test metrics are {sorted(self.test)}.")
         return self.test["acc"]
