@@ -127,3 +127,21 @@ def test_nevergrad_when_installed():
     f = Counted()
     _, value, curve = maximise(f, d=6, n=4, budget=100, method="nevergrad", seed=0, optimizer="RandomSearch")
     assert f.queries == len(curve) == 100 and value == curve[-1]
+
+
+def test_single_edits_cover_every_one_position_change():
+    from labkit.analysis.maximise import single_edits
+
+    weights = np.arange(12).reshape(3, 4)  # f = sum of a weight per (position, value): separable, known answer
+    f = lambda idx: weights[np.arange(3), idx].sum(axis=1)  # noqa: E731
+    index = np.array([1, 2, 0])
+    values = single_edits(f, index, n=4)
+    base = f(index[None])[0]
+    assert values.shape == (3, 4)
+    for i in range(3):
+        for v in range(4):
+            assert values[i, v] == base - weights[i, index[i]] + weights[i, v]
+    with pytest.raises(ValueError, match="outside 0..3"):
+        single_edits(f, np.array([1, 4, 0]), n=4)
+    with pytest.raises(ValueError, match="one index vector"):
+        single_edits(f, index[None], n=4)

@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from ..config import cache_dir, is_static
 
-__all__ = ["Maximum", "maximise", "METHODS", "PROTES_SETTINGS", "to_qtt", "from_qtt"]
+__all__ = ["Maximum", "maximise", "single_edits", "METHODS", "PROTES_SETTINGS", "to_qtt", "from_qtt"]
 
 #: The methods :func:`~labkit.maximise` knows (``"nevergrad"`` needs the package).
 METHODS = ("protes", "random", "es", "nevergrad")
@@ -325,3 +325,29 @@ def maximise(
     if track.best_index is None:  # pragma: no cover - every method queries at least once
         raise RuntimeError(f"method {method!r} made no query.")
     return Maximum(track.best_index, track.best_value, np.asarray(track.curve, dtype=float))
+
+
+def single_edits(f: Callable[[np.ndarray], Any], index: np.ndarray, n: int) -> np.ndarray:
+    """The value of every index vector one edit away from ``index``: ``values[i, v]`` with position ``i`` set to ``v``.
+
+    The local landscape around a search's result, at the cost of ``d * n``
+    queries in ``d`` batches of ``n``: how many single edits keep the value,
+    lose it or (when the search stopped short of a local maximum) raise it.
+    ``values[i, index[i]]`` is ``f(index)`` itself.
+
+    >>> f = lambda idx: (idx == 3).sum(axis=1)
+    >>> single_edits(f, np.array([3, 0]), n=4).tolist()
+    [[0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 2.0]]
+    """
+    index = np.asarray(index)
+    if index.ndim != 1:
+        raise ValueError(f"index must be one index vector [d], got shape {tuple(index.shape)}.")
+    n = _check_int(n, "n", 2, "It is the number of values per position, e.g. the codebook size.")
+    if index.min() < 0 or index.max() >= n:
+        raise ValueError(f"index has values outside 0..{n - 1} (n={n}): pass the codebook size as n.")
+    rows = []
+    for i in range(index.size):
+        batch = np.repeat(index[None], n, axis=0)
+        batch[:, i] = np.arange(n)
+        rows.append(np.asarray(f(batch), dtype=float).reshape(n))
+    return np.stack(rows)
