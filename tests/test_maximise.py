@@ -145,3 +145,5 @@ def test_single_edits_cover_every_one_position_change():
         single_edits(f, np.array([1, 4, 0]), n=4)
     with pytest.raises(ValueError, match="one index vector"):
         single_edits(f, index[None], n=4)
+    with pytest.raises(ValueError, match="one per row"):
+        single_edits(lambda idx: f(idx)[:1], index, n=4)

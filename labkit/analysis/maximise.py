@@ -349,5 +349,8 @@ def single_edits(f: Callable[[np.ndarray], Any], index: np.ndarray, n: int) -> n
     for i in range(index.size):
         batch = np.repeat(index[None], n, axis=0)
         batch[:, i] = np.arange(n)
-        rows.append(np.asarray(f(batch), dtype=float).reshape(n))
+        values = np.asarray(f(batch), dtype=float)
+        if values.size != n:
+            raise ValueError(f"f returned {values.size} values for a batch of {n} index vectors; it must return one per row.")
+        rows.append(values.reshape(n))
     return np.stack(rows)
