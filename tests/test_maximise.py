@@ -147,3 +147,18 @@ def test_single_edits_cover_every_one_position_change():
         single_edits(f, index[None], n=4)
     with pytest.raises(ValueError, match="one per row"):
         single_edits(lambda idx: f(idx)[:1], index, n=4)
+
+
+def test_edit_summary_reads_single_edits():
+    from labkit.analysis.maximise import edit_summary, single_edits
+
+    f = lambda idx: 1.0 + (idx == 3).sum(axis=1)  # noqa: E731  value 1 + number of 3s
+    index = np.array([3, 3, 0])
+    summary = edit_summary(single_edits(f, index, n=4), index)
+    # 9 edits: 6 move a 3 away (3 -> 2: -1/3), 2 keep position 2 off 3 (same), 1 sets it to 3 (+1/3)
+    assert summary == {"value": 3.0, "edits": 9, "same": pytest.approx(200 / 9), "halved": 0.0,
+                       "higher": pytest.approx(100 / 9), "best": 4.0}
+    with pytest.raises(ValueError, match="values must be"):
+        edit_summary(np.zeros((2, 4)), index)
+    with pytest.raises(ValueError, match="positive value"):
+        edit_summary(np.zeros((3, 4)), index)

@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from ..config import cache_dir, is_static
 
-__all__ = ["Maximum", "maximise", "single_edits", "METHODS", "PROTES_SETTINGS", "to_qtt", "from_qtt"]
+__all__ = ["Maximum", "maximise", "single_edits", "edit_summary", "METHODS", "PROTES_SETTINGS", "to_qtt", "from_qtt"]
 
 #: The methods :func:`~labkit.maximise` knows (``"nevergrad"`` needs the package).
 METHODS = ("protes", "random", "es", "nevergrad")
@@ -354,3 +354,30 @@ def single_edits(f: Callable[[np.ndarray], Any], index: np.ndarray, n: int) -> n
             raise ValueError(f"f returned {values.size} values for a batch of {n} index vectors; it must return one per row.")
         rows.append(values.reshape(n))
     return np.stack(rows)
+
+
+def edit_summary(values: np.ndarray, index: np.ndarray, tolerance: float = 0.05) -> dict[str, float]:
+    """Shares of the single edits (:func:`single_edits`) that keep, halve or raise the value of ``index``.
+
+    Returns ``value`` (of ``index`` itself), ``edits`` (their number, ``d * (n - 1)``),
+    ``same`` (the share, in %, whose value is within ``tolerance`` of it, relative),
+    ``halved`` (the share at or below half of it), ``higher`` (the share above it) and
+    ``best`` (the highest value of any edit).
+
+    >>> values = np.array([[2.0, 4.0, 4.1], [1.0, 4.0, 5.0]])   # index [1, 1]: value 4
+    >>> edit_summary(values, np.array([1, 1]))
+    {'value': 4.0, 'edits': 4, 'same': 25.0, 'halved': 50.0, 'higher': 50.0, 'best': 5.0}
+    """
+    values, index = np.asarray(values, dtype=float), np.asarray(index)
+    if values.ndim != 2 or values.shape[0] != index.size:
+        raise ValueError(f"values must be [d, n] for an index of d={index.size} positions (single_edits' result), "
+                         f"got shape {tuple(values.shape)}.")
+    value = float(values[0, index[0]])
+    if value <= 0:
+        raise ValueError(f"the value of index is {value}; relative changes need a positive value.")
+    edited = np.ones(values.shape, dtype=bool)
+    edited[np.arange(index.size), index] = False
+    change = (values[edited] - value) / value
+    return {"value": value, "edits": int(edited.sum()), "same": 100 * float(np.mean(np.abs(change) < tolerance)),
+            "halved": 100 * float(np.mean(change <= -0.5)), "higher": 100 * float(np.mean(change > 0)),
+            "best": float(values.max())}
