@@ -22,7 +22,7 @@ from .cka import MinibatchCKA, linear_cka
 from .rates import RateObjective, channel_rate, channel_rates
 from .receptive import ReceptiveField, receptive_fields, receptive_fields_of
 from .reconstruction import embeddings, knn_correct, noise_floor, sample_nrmse, umap_2d
-from .record import FeatureRecording, record_features, spiking_layers
+from .record import FeatureRecording, eval_mode, record_features, spiking_layers
 from .similarity import Net, layer_cka, time_step_cka
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "receptive",
     "regression",
     "record_features",
+    "eval_mode",
     "FeatureRecording",
     "spiking_layers",
     "linear_cka",

@@ -36,6 +36,7 @@ from torch import nn
 
 from ..data.localisation import LocalisationSet, check_boxes, paired_iou
 from ..stats import Interval, bootstrap
+from .record import eval_mode
 
 __all__ = ["BoxPredictions", "predict", "mean_box_baseline", "mean_average_precision", "average_precision_interval",
            "iou_by_size", "SizeBin"]
@@ -102,15 +103,11 @@ def predict(model: nn.Module, data: LocalisationSet, device: torch.device | str 
             batch_size: int = 500) -> BoxPredictions:
     """Run ``model`` (in eval mode) over every canvas of ``data``; ``model(x)`` returns ``(class scores, boxes)``."""
     device = torch.device(device) if device else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     parts: list[tuple[torch.Tensor, torch.Tensor]] = []
-    try:
+    with eval_mode(model):
         for images, _ in data.loader(batch_size=batch_size):
             scores, boxes = model(images.to(device))
             parts.append((scores.float().softmax(-1).cpu(), boxes.float().cpu()))
-    finally:
-        model.train(was_training)
     probs = torch.cat([p for p, _ in parts])
     confidence, labels = probs.max(-1)
     return BoxPredictions(torch.cat([b for _, b in parts]), confidence, labels, data.boxes.clone(), data.labels.clone())

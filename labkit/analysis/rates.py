@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .record import record_features
+from .record import eval_mode, record_features
 
 __all__ = ["channel_rates", "channel_rate", "RateObjective"]
 
@@ -56,18 +56,13 @@ def channel_rates(model: nn.Module, layer: str, images: torch.Tensor, batch_size
         For a layer whose output is not ``[B, C, ...]`` per time step.
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     out = []
-    try:
-        with record_features(model, [layer], time="rate", flatten=False, stop_early=True) as rec:
-            for chunk in images.split(batch_size):
-                rates = rec.run(chunk.to(device))[layer]
-                if rates.dim() < 2:
-                    raise ValueError(f"layer {layer!r} gives shape {tuple(rates.shape)}; a channel needs [B, C, ...].")
-                out.append(rates.flatten(2).mean(2).cpu() if rates.dim() > 2 else rates.cpu())
-    finally:
-        model.train(was_training)
+    with eval_mode(model), record_features(model, [layer], time="rate", flatten=False, stop_early=True) as rec:
+        for chunk in images.split(batch_size):
+            rates = rec.run(chunk.to(device))[layer]
+            if rates.dim() < 2:
+                raise ValueError(f"layer {layer!r} gives shape {tuple(rates.shape)}; a channel needs [B, C, ...].")
+            out.append(rates.flatten(2).mean(2).cpu() if rates.dim() > 2 else rates.cpu())
     return torch.cat(out)
 
 

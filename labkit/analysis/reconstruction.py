@@ -35,6 +35,7 @@ from torch import nn
 
 from ..metrics import nrmse
 from ..spiking.encoding import rate_probability
+from .record import eval_mode
 
 __all__ = ["sample_nrmse", "noise_floor", "embeddings", "knn_correct", "umap_2d"]
 
@@ -69,12 +70,8 @@ def sample_nrmse(model: nn.Module, data: Any, device: torch.device | str, batch_
     numpy.ndarray
         ``[N]`` nRMSE per sample, in the order of ``data``.
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         out = [nrmse(*model(x.to(device)), reduction="none").cpu() for x, _ in _batches(data, batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(out).double().numpy()
 
 
@@ -95,29 +92,21 @@ def noise_floor(model: nn.Module, data: Any, device: torch.device | str, batch_s
     if coder is None:
         raise ValueError("noise_floor needs an autoencoder that rate-codes images (model.coder); for inputs that are "
                          "spike trains already the expected counts are unknown.")
-    was_training = model.training
-    model.eval()
-    try:
-        out = []
+    out = []
+    with eval_mode(model):
         for x, _ in _batches(data, batch_size):
             x = x.to(device)
             drawn = model.input_spikes(x).sum(0)
             expected = coder.num_steps * rate_probability(x, f_on=coder.f_on, f_off=coder.f_off, dt=coder.dt)
             out.append(nrmse(expected, drawn, reduction="none").cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(out).double().numpy()
 
 
 @torch.no_grad()
 def embeddings(model: nn.Module, data: Any, device: torch.device | str, batch_size: int = 250) -> np.ndarray:
     """The embedding of every sample ``[N, E]``: firing rates of the spiking embedding, or activations (eval mode)."""
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         out = [model.embed(x.to(device)).cpu() for x, _ in _batches(data, batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(out).double().numpy()
 
 

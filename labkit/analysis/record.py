@@ -52,7 +52,7 @@ from torch import nn
 
 from ..spiking import LIF, SpikingSequential
 
-__all__ = ["FeatureRecording", "record_features", "spiking_layers"]
+__all__ = ["FeatureRecording", "record_features", "spiking_layers", "eval_mode"]
 
 TimeMode = Literal["rate", "steps"]
 # the time layout of a recorded layer's output: no time axis (an ANN layer), or, as in
@@ -308,6 +308,25 @@ def _check_names(model: nn.Module, layer_names: Collection[str]) -> list[str]:
             raise ValueError(f"layer_names: {name!r} is a {type(modules[name]).__name__}, which is never called; "
                              f"name one of its layers, e.g. {name + '.0'!r}.")
     return names
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` in eval mode inside the block; its training flag is restored afterwards, even on an error.
+
+    >>> net = nn.Sequential(nn.Dropout(0.5)).train()
+    >>> with eval_mode(net):
+    ...     net.training
+    False
+    >>> net.training
+    True
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 @contextmanager

@@ -32,7 +32,7 @@ from torch import nn
 from ..data import tensor_loader
 from ..stats import Interval, bootstrap
 from ..train import History, fit
-from .record import record_features
+from .record import eval_mode, record_features
 
 __all__ = [
     "extract_features",
@@ -92,16 +92,11 @@ def extract_features(model: nn.Module, loader: Iterable, device: torch.device | 
     if layer not in dict(model.named_modules()) or not layer:
         raise ValueError(f"layer: {type(model).__name__} has no submodule {layer!r}; pass layer= one of "
                          f"{[n for n, _ in model.named_modules() if n][:20]}.")
-    was_training = model.training
-    model.eval().to(device)
     feats, labels = [], []
-    try:
-        with record_features(model, [layer], time="rate", stop_early=True) as rec:
-            for x, y in loader:
-                feats.append(rec.run(x.to(device))[layer].float().cpu())
-                labels.append(y)
-    finally:
-        model.train(was_training)
+    with eval_mode(model.to(device)), record_features(model, [layer], time="rate", stop_early=True) as rec:
+        for x, y in loader:
+            feats.append(rec.run(x.to(device))[layer].float().cpu())
+            labels.append(y)
     if not feats:
         raise ValueError("loader is empty: no features to extract.")
     return torch.cat(feats), torch.cat(labels)

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..analysis.record import record_features
+from ..analysis.record import eval_mode, record_features
 from ..config import is_static
 from .objectives import Objective
 from .param import ImageParam
@@ -180,15 +180,10 @@ def score(model: nn.Module, objective: Objective, images: torch.Tensor,
     torch.Size([5])
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     out = []
-    try:
-        with _activations(model, objective, time) as rec:
-            for chunk in images.split(batch_size):
-                out.append(objective(rec.run(chunk.to(device))).cpu())
-    finally:
-        model.train(was_training)
+    with eval_mode(model), _activations(model, objective, time) as rec:
+        for chunk in images.split(batch_size):
+            out.append(objective(rec.run(chunk.to(device))).cpu())
     return torch.cat(out)
 
 
