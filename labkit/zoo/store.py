@@ -238,7 +238,7 @@ def code_version(name: str | None = None, arch: dict[str, Any] | None = None) ->
     therefore retrains nothing else. Without ``name``: every such file.
     """
     if name is None:
-        files = set().union(*(_module_files(f"labkit.{part}") for part in _CODE_DIRS))
+        files = _code_closure(set().union(*(_module_files(f"labkit.{part}") for part in _CODE_DIRS)))
         own: list[str] = []
     else:
         spec = entry(name)
@@ -253,7 +253,7 @@ def code_version(name: str | None = None, arch: dict[str, Any] | None = None) ->
             else:  # the catalogue's (or a user's) own function: its code only, so editing another entry retrains nothing
                 own.append(_function_code(fn))
         files = _code_closure(files) | _code_closure(task_files, (*_CODE_DIRS, "data"))
-    files = _code_closure(files) | {_PACKAGE / part for part in _TRAINING}
+    files |= {_PACKAGE / part for part in _TRAINING}
     digest = hashlib.sha256()
     for file in sorted(f for f in files if f.name != "__init__.py"):  # package files only re-export names
         digest.update(file.relative_to(_PACKAGE).as_posix().encode())
